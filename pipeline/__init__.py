@@ -1,0 +1,1 @@
+"""The reproduction pipeline: DAG of stages, MLflow tracking, Optuna sweeps and the CLI."""
