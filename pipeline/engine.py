@@ -1,0 +1,276 @@
+"""A small DAG engine: stages are plain functions, nodes bind them to parameters and upstream nodes.
+
+- A `Stage` is a named, versioned plain function `func(ctx, **params, **inputs) -> dict`.
+- A `Node` binds a stage to JSON parameters and to upstream nodes (its inputs, by argument name).
+  Its key hashes the stage's name and version, its parameters and its upstream keys, so changing a
+  parameter changes this node's key and the keys of everything downstream — and nothing else.
+- `run(targets, store)` orders the targets' closure with `graphlib`, reuses every key that has a
+  `done` record in the `ResultStore`, runs the rest (optionally `jobs` at a time in worker
+  processes), records failures with their error, keeps running what does not depend on a failure
+  and reports its dependents as skipped.
+- `plan(targets, store)` says, without running anything, what would run and why.
+
+Tracking (MLflow) plugs in through a `tracker` with a `stage_run(node, key)` context manager
+yielding a run id; the engine itself knows nothing about MLflow.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import cached_property
+from graphlib import TopologicalSorter
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from .store import DONE, FAILED, INCOMPLETE, RUNNING, ResultStore
+
+CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A unit of work: `func(ctx, **params, **inputs)` returns a JSON-serialisable dict.
+
+    Bump `version` when the function's meaning changes, so earlier results are not reused.
+    """
+
+    name: str
+    func: Callable[..., dict]
+    version: int = 1
+
+
+class Node:
+    """A stage bound to parameters and upstream nodes; `name` is its stable human-readable id."""
+
+    def __init__(self, name: str, stage: Stage, params: Mapping[str, Any] | None = None,
+                 inputs: Mapping[str, "Node"] | None = None):
+        self.name, self.stage = name, stage
+        self.params = dict(params or {})
+        self.inputs = dict(inputs or {})
+        clash = set(self.params) & set(self.inputs)
+        if clash:
+            raise ValueError(f"node {name!r}: names used both as parameter and input: {sorted(clash)}")
+        try:
+            self._canonical_params = json.dumps(self.params, sort_keys=True)
+        except TypeError as exc:
+            raise TypeError(f"node {name!r}: parameters must be JSON-serialisable ({exc})") from None
+
+    @cached_property
+    def key(self) -> str:
+        """sha256 of stage name, version, parameters and upstream keys (first 16 hex digits)."""
+        identity = {
+            "stage": self.stage.name,
+            "version": self.stage.version,
+            "params": json.loads(self._canonical_params),
+            "inputs": {arg: node.key for arg, node in sorted(self.inputs.items())},
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, key={self.key})"
+
+
+@dataclass
+class StageContext:
+    """What a running stage gets besides its parameters and inputs."""
+
+    key: str
+    node: str
+    work_dir: Path  # private to this key; created on first use by the stage
+    run_id: str | None = None  # the MLflow run of this execution, when tracked
+    tracker: Any = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one node in a `run`."""
+
+    node: Node
+    status: str  # CACHED, DONE, FAILED, SKIPPED or BUSY
+    result: dict | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunReport:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # by key, in completion order
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes.values() if o.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.status in (FAILED, SKIPPED, BUSY) for o in self.outcomes.values())
+
+
+def closure(targets: Iterable[Node]) -> dict[str, Node]:
+    """Every node the targets need, one per key (equal keys are the same work)."""
+    nodes: dict[str, Node] = {}
+    stack = list(targets)
+    while stack:
+        node = stack.pop()
+        if node.key not in nodes:
+            nodes[node.key] = node
+            stack.extend(node.inputs.values())
+    return nodes
+
+
+def _graph(nodes: Mapping[str, Node]) -> TopologicalSorter:
+    return TopologicalSorter({key: {n.key for n in node.inputs.values()} for key, node in nodes.items()})
+
+
+def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: Any = None) -> dict:
+    """Run one node and record its outcome in the store (also the body of a worker process)."""
+    store = ResultStore(store_root)
+    key = node.key
+    store.mark_running(key)
+    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker)
+    record: dict[str, Any] = {
+        "node": node.name, "stage": node.stage.name, "version": node.stage.version,
+        "params": node.params, "inputs": {arg: up.key for arg, up in node.inputs.items()},
+        "started": time.time(),
+    }
+    try:
+        run_ctx = tracker.stage_run(node, key) if tracker is not None else contextlib.nullcontext()
+        with run_ctx as run_id:
+            ctx.run_id = record["run_id"] = run_id
+            result = node.stage.func(ctx, **node.params, **inputs)
+            if not isinstance(result, dict):
+                raise TypeError(f"stage {node.stage.name!r} returned {type(result).__name__}, not a dict")
+            json.dumps(result)  # refuse results the store could not read back
+        record.update(status=DONE, result=result)
+    except Exception as exc:  # recorded, not raised: independent stages go on
+        record.update(status=FAILED, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record["finished"] = time.time()
+    store.save(key, record)
+    return record
+
+
+def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = "work_dirs", jobs: int = 1,
+        tracker: Any = None, listener: Callable[[str, Node, Outcome | None], None] | None = None) -> RunReport:
+    """Bring every target up to date; see the module docstring for the semantics.
+
+    `listener(event, node, outcome)` is called with event "start" (outcome None) and "finish".
+    """
+    nodes = closure(targets)
+    graph = _graph(nodes)
+    graph.prepare()
+    report = RunReport()
+    notify = listener or (lambda event, node, outcome: None)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else None
+    pending: dict[Future, tuple[Node, float]] = {}
+
+    def finish(outcome: Outcome) -> None:
+        report.outcomes[outcome.node.key] = outcome
+        graph.done(outcome.node.key)
+        notify("finish", outcome.node, outcome)
+
+    def from_record(node: Node, record: dict, seconds: float) -> Outcome:
+        if record["status"] == DONE:
+            return Outcome(node, DONE, result=record["result"], seconds=seconds)
+        return Outcome(node, FAILED, error=record["error"], seconds=seconds)
+
+    try:
+        while graph.is_active():
+            for key in graph.get_ready():
+                node = nodes[key]
+                blocked = [up for up in node.inputs.values() if report.outcomes[up.key].status not in (DONE, CACHED)]
+                if blocked:
+                    finish(Outcome(node, SKIPPED, error=f"upstream {blocked[0].name} {report.outcomes[blocked[0].key].status}"))
+                    continue
+                record = store.load(key)
+                if record.status == DONE:
+                    finish(Outcome(node, CACHED, result=record.result))
+                    continue
+                if record.status == RUNNING:
+                    finish(Outcome(node, BUSY, error="being run by another pipeline process"))
+                    continue
+                inputs = {arg: report.outcomes[up.key].result for arg, up in node.inputs.items()}
+                notify("start", node, None)
+                if pool is None:
+                    started = time.time()
+                    record = execute(node, inputs, str(store.root), str(work_root), tracker)
+                    finish(from_record(node, record, time.time() - started))
+                else:
+                    future = pool.submit(execute, node, inputs, str(store.root), str(work_root), tracker)
+                    pending[future] = (node, time.time())
+            if pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    node, started = pending.pop(future)
+                    seconds = time.time() - started
+                    try:
+                        record = future.result()
+                    except Exception as exc:  # the worker process itself died
+                        record = {"status": FAILED, "error": f"worker process failed: {type(exc).__name__}: {exc}"}
+                    finish(from_record(node, record, seconds))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return report
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    node: Node
+    action: str  # "reuse" or "run" or "wait" (running elsewhere)
+    reason: str
+
+
+def plan(targets: Iterable[Node], store: ResultStore) -> list[PlanItem]:
+    """In execution order: what `run` would do with each node, and why."""
+    nodes = closure(targets)
+    items = []
+    for key in _graph(nodes).static_order():
+        node = nodes[key]
+        record = store.load(key)
+        if record.status == DONE:
+            items.append(PlanItem(node, "reuse", "cached"))
+        elif record.status == RUNNING:
+            items.append(PlanItem(node, "wait", "running in another pipeline process"))
+        elif record.status == FAILED:
+            items.append(PlanItem(node, "run", f"failed before: {record.error}"))
+        elif record.status == INCOMPLETE:
+            items.append(PlanItem(node, "run", "incomplete result (half-written); running again"))
+        else:
+            items.append(PlanItem(node, "run", _why_new_key(node, store.last_run_of(node.name))))
+    return items
+
+
+def _why_new_key(node: Node, last: dict | None) -> str:
+    if last is None:
+        return "missing: never run"
+    if last["key"] == node.key:
+        return "missing: its result was deleted"
+    reasons = []
+    if last.get("version") != node.stage.version:
+        reasons.append(f"stage version {last.get('version')} -> {node.stage.version}")
+    changed = _diff(_flatten(last.get("params", {})), _flatten(json.loads(json.dumps(node.params))))
+    if changed:
+        reasons.append("param changed: " + ", ".join(changed))
+    inputs = {arg: up.key for arg, up in node.inputs.items()}
+    moved = sorted(arg for arg in set(inputs) | set(last.get("inputs", {})) if inputs.get(arg) != last.get("inputs", {}).get(arg))
+    if moved:
+        reasons.append("upstream changed: " + ", ".join(moved))
+    return "; ".join(reasons) or "missing"
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for k, v in value.items():
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        return flat
+    return {prefix[:-1]: value}
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [f"{k} {old.get(k, '<unset>')!r} -> {new.get(k, '<unset>')!r}"
+            for k in sorted(set(old) | set(new)) if old.get(k, object()) != new.get(k, object())]

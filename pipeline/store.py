@@ -1,0 +1,126 @@
+"""The local results store: one directory per stage key, `<root>/<key>/result.json`.
+
+A record is written atomically (temporary file, fsync, `os.replace`), so a reader sees either the
+whole record or none. A record that is there but unreadable — truncated by a crash of some other
+writer, edited by hand, or written for another key — counts as *incomplete* and its stage runs
+again. Failed stages are recorded too (with their error), but only a `done` record is reused.
+
+Beside the records, `<root>/index/<node>.json` remembers the last key each node name ran under, so
+`--dry-run` can say *why* a node would run (a parameter changed, an upstream changed, ...).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DONE, FAILED, INCOMPLETE, MISSING, RUNNING = "done", "failed", "incomplete", "missing", "running"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the store holds for one stage key."""
+
+    status: str  # one of DONE, FAILED, INCOMPLETE, MISSING, RUNNING
+    data: dict[str, Any]
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return self.data.get("result")
+
+    @property
+    def error(self) -> str | None:
+        return self.data.get("error")
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write `payload` as JSON to `path` so that no reader ever sees a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=1, sort_keys=True, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _node_file_name(node_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", node_name) + ".json"
+
+
+class ResultStore:
+    """Stage results on disk, addressed by stage key."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def result_path(self, key: str) -> Path:
+        return self.root / key / "result.json"
+
+    def running_path(self, key: str) -> Path:
+        return self.root / key / "running.json"
+
+    def load(self, key: str) -> Record:
+        """The record for `key`; status MISSING, INCOMPLETE, RUNNING, DONE or FAILED."""
+        path = self.result_path(key)
+        if not path.exists():
+            running = self.running_path(key)
+            if running.exists() and _other_process_alive(_read_pid(running)):
+                return Record(RUNNING, {})
+            return Record(MISSING, {})
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+            return Record(INCOMPLETE, {"error": f"{path}: unreadable result ({exc})"})
+        if not isinstance(data, dict) or data.get("key") != key or data.get("status") not in (DONE, FAILED):
+            return Record(INCOMPLETE, {"error": f"{path}: not a complete result for key {key}"})
+        if data["status"] == DONE and not isinstance(data.get("result"), dict):
+            return Record(INCOMPLETE, {"error": f"{path}: a done record without a result"})
+        return Record(data["status"], data)
+
+    def mark_running(self, key: str) -> None:
+        write_json_atomic(self.running_path(key), {"pid": os.getpid()})
+
+    def save(self, key: str, record: dict[str, Any]) -> None:
+        """Record a finished (done or failed) stage under `key`, and index it by node name."""
+        payload = dict(record, key=key)
+        write_json_atomic(self.result_path(key), payload)
+        self.running_path(key).unlink(missing_ok=True)
+        index = {name: payload[name] for name in ("key", "node", "stage", "version", "params", "inputs", "status")}
+        write_json_atomic(self.root / "index" / _node_file_name(payload["node"]), index)
+
+    def last_run_of(self, node_name: str) -> dict[str, Any] | None:
+        """Key, params and input keys the node called `node_name` last finished under, if any."""
+        path = self.root / "index" / _node_file_name(node_name)
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _other_process_alive(pid: int | None) -> bool:
+    """Whether `pid` is a live process other than this one (a stale marker of ours is not)."""
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
