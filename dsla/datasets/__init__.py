@@ -1,2 +1,2 @@
 """Datasets: CrowdHuman odgt reading, the synthetic crowd generator, Table 1 density statistics."""
-from . import odgt  # noqa: F401
+from . import coco_format, density, figures, odgt, synthetic, visualize  # noqa: F401

@@ -143,3 +143,8 @@ def record_boxes(record: dict, box_key: str = "fbox") -> tuple[np.ndarray, np.nd
     boxes[:, 2:] += boxes[:, :2]
     ignore = np.fromiter((is_ignore(g) for g in gtboxes), dtype=bool, count=len(gtboxes))
     return boxes, ignore
+
+
+def dump_odgt(records: list[dict]) -> str:
+    """The ``.odgt`` text of ``records``: one compact JSON object per line."""
+    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
