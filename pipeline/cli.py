@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("pipeline.commands.data",)
+COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -85,6 +85,7 @@ class StageContext:
     work_dir: Path  # private to this key; created on first use by the stage
     run_id: str | None = None  # the MLflow run of this execution, when tracked
     tracker: Any = None
+    settings: Mapping[str, Any] = field(default_factory=dict)  # how to run (launcher, ...), not what: not in keys
 
 
 @dataclass
@@ -126,12 +127,20 @@ def _graph(nodes: Mapping[str, Node]) -> TopologicalSorter:
     return TopologicalSorter({key: {n.key for n in node.inputs.values()} for key, node in nodes.items()})
 
 
-def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: Any = None) -> dict:
+def in_order(targets: Iterable[Node]) -> list[Node]:
+    """The targets' closure, upstream before downstream."""
+    nodes = closure(targets)
+    return [nodes[key] for key in _graph(nodes).static_order()]
+
+
+def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: Any = None,
+            settings: Mapping[str, Any] | None = None) -> dict:
     """Run one node and record its outcome in the store (also the body of a worker process)."""
     store = ResultStore(store_root)
     key = node.key
     store.mark_running(key)
-    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker)
+    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker,
+                       settings=dict(settings or {}))
     record: dict[str, Any] = {
         "node": node.name, "stage": node.stage.name, "version": node.stage.version,
         "params": node.params, "inputs": {arg: up.key for arg, up in node.inputs.items()},
@@ -154,8 +163,12 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
 
 
 def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = "work_dirs", jobs: int = 1,
-        tracker: Any = None, listener: Callable[[str, Node, Outcome | None], None] | None = None) -> RunReport:
+        tracker: Any = None, settings: Mapping[str, Any] | None = None,
+        listener: Callable[[str, Node, Outcome | None], None] | None = None) -> RunReport:
     """Bring every target up to date; see the module docstring for the semantics.
+
+    `settings` reach every stage as `ctx.settings`: how to run (launcher, report folder), never
+    what to compute — they are not part of any key.
 
     `listener(event, node, outcome)` is called with event "start" (outcome None) and "finish".
     """
@@ -196,10 +209,10 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                 notify("start", node, None)
                 if pool is None:
                     started = time.time()
-                    record = execute(node, inputs, str(store.root), str(work_root), tracker)
+                    record = execute(node, inputs, str(store.root), str(work_root), tracker, settings)
                     finish(from_record(node, record, time.time() - started))
                 else:
-                    future = pool.submit(execute, node, inputs, str(store.root), str(work_root), tracker)
+                    future = pool.submit(execute, node, inputs, str(store.root), str(work_root), tracker, settings)
                     pending[future] = (node, time.time())
             if pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -226,11 +239,9 @@ class PlanItem:
 
 def plan(targets: Iterable[Node], store: ResultStore) -> list[PlanItem]:
     """In execution order: what `run` would do with each node, and why."""
-    nodes = closure(targets)
     items = []
-    for key in _graph(nodes).static_order():
-        node = nodes[key]
-        record = store.load(key)
+    for node in in_order(targets):
+        record = store.load(node.key)
         if record.status == DONE:
             items.append(PlanItem(node, "reuse", "cached"))
         elif record.status == RUNNING:

@@ -1,0 +1,77 @@
+"""Each epoch's validation metrics to `<work_dir>/epochs.jsonl`, with an epoch progress bar."""
+from __future__ import annotations
+
+import json
+import os
+
+from mmdet.registry import HOOKS
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+
+# mmdet metric keys -> the names the pipeline's tables use (AP, MR2, JI, Recall / AP, AP50, AP75).
+COCO_NAMES = {"bbox_mAP": "AP", "bbox_mAP_50": "AP50", "bbox_mAP_75": "AP75"}
+
+
+def table_metric_names(metrics: dict) -> dict[str, float]:
+    """`{'crowdhuman/AP': .., 'coco/bbox_mAP_50': ..}` -> `{'AP': .., 'AP50': ..}` (numbers only)."""
+    named = {}
+    for key, value in metrics.items():
+        if not isinstance(value, (int, float)):
+            continue
+        name = key.rsplit("/", 1)[-1]
+        named[COCO_NAMES.get(name, name)] = float(value)
+    return named
+
+
+@HOOKS.register_module()
+class EpochRecordHook(Hook):
+    """Append `{"epoch": e, <metric>: value, ...}` to `path` after every validation.
+
+    `epoch` is the number of finished training epochs (1-based). The file survives a resume, so a
+    killed and resumed run keeps its whole curve (readers keep the last line of each epoch). With
+    `progress=True` a tqdm bar counts the training epochs.
+    """
+
+    priority = "LOW"
+
+    def __init__(self, path: str, progress: bool = True, description: str = "epochs"):
+        self.path, self.progress, self.description = path, progress, description
+        self._bar = None
+
+    @master_only
+    def before_train(self, runner) -> None:
+        if self.progress:
+            from tqdm import tqdm
+            self._bar = tqdm(total=runner.max_epochs, initial=runner.epoch, desc=self.description,
+                             unit="epoch", leave=False, dynamic_ncols=True)
+
+    @master_only
+    def after_train_epoch(self, runner) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    @master_only
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps({"epoch": runner.epoch, **table_metric_names(metrics or {})}) + "\n")
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.3f}" for k, v in table_metric_names(metrics or {}).items() if k == "AP"})
+
+    @master_only
+    def after_train(self, runner) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def read_epoch_records(path: str) -> list[dict]:
+    """The records of `EpochRecordHook`, one per epoch (the last one written wins), by epoch."""
+    if not os.path.exists(path):
+        return []
+    by_epoch = {}
+    for line in open(path).read().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_epoch[record["epoch"]] = record
+    return [by_epoch[e] for e in sorted(by_epoch)]

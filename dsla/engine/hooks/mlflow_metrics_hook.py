@@ -1,0 +1,69 @@
+"""Per-epoch training curves into an existing MLflow run: validation metrics, losses, T_j."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from mmdet.registry import HOOKS
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+
+from .epoch_record_hook import table_metric_names
+
+
+@HOOKS.register_module()
+class MLflowMetricsHook(Hook):
+    """Log metric histories to the MLflow run `run_id` at `tracking_uri`, step = epoch (1-based).
+
+    - `val/<name>` after every validation: AP, MR2, JI, Recall (CrowdHuman) or AP, AP50, AP75, ...
+      (COCO), as fractions;
+    - `train/<loss term>`: the epoch's mean of every logged loss (`loss`, `loss_o2o_cls`, ...);
+    - `sla/T_j`: the soft-label scale of the epoch (eq. 4), when `SoftLabelScheduleHook` set it.
+
+    It writes through `MlflowClient` into a run the pipeline created, rather than through
+    mmengine's `MLflowVisBackend`, which opens runs of its own and needs the Runner's config.
+    Only rank 0 logs.
+    """
+
+    priority = "LOW"
+
+    def __init__(self, tracking_uri: str, run_id: str):
+        self.tracking_uri, self.run_id = tracking_uri, run_id
+        self._sums: dict[str, float] = defaultdict(float)
+        self._count = 0
+        self._client = None
+
+    def _log(self, metrics: dict[str, float], step: int) -> None:
+        from mlflow.entities import Metric
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+            self._client = MlflowClient(self.tracking_uri)
+        now = int(time.time() * 1000)
+        self._client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()])
+
+    @master_only
+    def before_train_epoch(self, runner) -> None:
+        self._sums.clear()
+        self._count = 0
+
+    @master_only
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        for name, value in (outputs or {}).items():
+            if name.startswith("loss"):
+                self._sums[name] += float(value)
+        self._count += 1
+
+    @master_only
+    def after_train_epoch(self, runner) -> None:
+        metrics = {f"train/{name}": total / max(self._count, 1) for name, total in self._sums.items()}
+        t_j = runner.message_hub.get_info("sla/T_j")
+        if t_j is not None:
+            metrics["sla/T_j"] = float(t_j)
+        if metrics:
+            self._log(metrics, step=runner.epoch + 1)
+
+    @master_only
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        named = table_metric_names(metrics or {})
+        if named:
+            self._log({f"val/{name}": value for name, value in named.items()}, step=runner.epoch)

@@ -1,0 +1,177 @@
+"""`pipeline run <target>`, `pipeline status`, `pipeline report`: the DAG from the command line.
+
+    pipeline run reproduce-tables [--profile smoke|tiny|paper] [--data-root DIR]
+                 [--tracking-uri URI] [--seeds N] [--jobs N] [--dry-run]
+    pipeline status [<target>] [--profile ...]      done / failed / running / missing per stage
+    pipeline report [--profile ...]                 re-render reports/out/<profile>/ from results
+
+Targets: reproduce-tables (everything), table1 .. table8, figure4.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .. import engine
+from ..launch import LAUNCHERS
+from ..store import DONE, ResultStore
+
+STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=("smoke", "tiny", "paper"), default="tiny",
+                        help="scale: smoke (tests, seconds), tiny (default, CPU, < 45 min), paper (GPUs)")
+    parser.add_argument("--data-root", help="real data (CrowdHuman/ and coco/ inside); required by --profile paper")
+    parser.add_argument("--seeds", type=int, default=1, help="train every row with N seeds; tables show mean ± std")
+    parser.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    parser.add_argument("--report-dir", help="where the report goes (default: reports/out/<profile>)")
+
+
+def register(subparsers) -> None:
+    run = subparsers.add_parser("run", help="bring a target up to date (train, evaluate, tables, report)",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("target", help="reproduce-tables, table1..table8 or figure4")
+    _common(run)
+    run.add_argument("--jobs", type=int, default=1, help="run up to N independent stages in parallel processes")
+    run.add_argument("--dry-run", action="store_true", help="list the stages that would run, and why")
+    run.add_argument("--launcher", choices=LAUNCHERS, default="none",
+                     help="how training runs: in this process, torchrun (pytorch) or Slurm")
+    run.add_argument("--nproc", type=int, default=1, help="processes per training with --launcher pytorch")
+    run.add_argument("--gpus", type=int, default=1, help="GPUs (tasks) per training with --launcher slurm")
+    run.add_argument("--slurm-partition", help="Slurm partition for --launcher slurm")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(func=run_command)
+
+    status = subparsers.add_parser("status", help="what is done, cached, running or failed")
+    status.add_argument("target", nargs="?", default="reproduce-tables")
+    _common(status)
+    status.set_defaults(func=status_command)
+
+    report = subparsers.add_parser("report", help="re-render the report from recorded results only")
+    _common(report)
+    report.set_defaults(func=report_command)
+
+
+def _pipeline(args):
+    from ..graph import Pipeline
+    return Pipeline(args.profile, data_root=args.data_root, seeds=args.seeds)
+
+
+def _report_dir(args) -> Path:
+    return Path(args.report_dir or Path("reports") / "out" / args.profile).resolve()
+
+
+def _tracking_uri(args) -> str:
+    from ..tracking import default_tracking_uri
+    return args.tracking_uri or default_tracking_uri()
+
+
+def run_command(args) -> int:
+    try:
+        pipeline = _pipeline(args)
+        target = pipeline.target(args.target)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"pipeline run: {exc}", file=sys.stderr)
+        return 2
+    store = ResultStore(STORE_DIR)
+    items = engine.plan([target], store)
+    if args.dry_run:
+        for item in items:
+            print(f"{item.action:6} {item.node.name:60} {item.reason}")
+        todo = sum(item.action == "run" for item in items)
+        print(f"\n{todo} of {len(items)} stages would run; {len(items) - todo} are cached.")
+        return 0
+
+    from ..tracking import Tracker, TrackingUnavailable, check_reachable
+    uri = _tracking_uri(args)
+    try:
+        check_reachable(uri)
+    except TrackingUnavailable as exc:
+        print(f"pipeline run: {exc}", file=sys.stderr)
+        return 2
+    tracker = Tracker(uri, args.profile)
+    settings = {"launcher": args.launcher, "nproc": args.nproc, "gpus": args.gpus,
+                "partition": args.slurm_partition, "progress": not args.no_progress,
+                "report_dir": str(_report_dir(args))}
+    started = time.time()
+    report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,
+                        settings=settings, listener=_progress(items, enabled=not args.no_progress))
+    _render(args, pipeline, store, uri, tracker.commit)
+    _summary(report, time.time() - started, _report_dir(args), uri)
+    return 0 if report.ok else 1
+
+
+def _progress(items, enabled: bool):
+    """A tqdm bar over the stages that will run; finished stages are printed above it."""
+    from tqdm import tqdm
+    bar = tqdm(total=sum(i.action == "run" for i in items), desc="stages", unit="stage",
+               disable=not enabled, dynamic_ncols=True)
+
+    def listener(event, node, outcome):
+        if event == "start":
+            bar.set_postfix_str(node.name)
+        elif outcome.status != engine.CACHED:
+            bar.update(1)
+            detail = f" ({outcome.error})" if outcome.error else ""
+            bar.write(f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}", file=sys.stderr)
+        if bar.n == bar.total:
+            bar.close()
+    return listener
+
+
+def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
+    """Write reports/out/<profile>/ from whatever the store holds for the tables and figure."""
+    from ..stages.report import write_report
+
+    def result(node):
+        record = store.load(node.key)
+        return record.result if record.status == DONE else None
+
+    tables = {name: result(pipeline.table(name)) for name in pipeline.tables}
+    out = _report_dir(args)
+    write_report(args.profile, tables, result(pipeline.figure4()), out, tracking_uri=uri, commit=commit)
+    return out
+
+
+def _summary(report: engine.RunReport, seconds: float, report_dir: Path, uri: str) -> None:
+    counts = {status: len(report.by_status(status)) for status in
+              (engine.DONE, engine.CACHED, engine.FAILED, engine.SKIPPED, engine.BUSY)}
+    print(f"\npipeline: {counts['done']} stages ran, {counts['cached']} reused, {counts['failed']} failed, "
+          f"{counts['skipped']} skipped, {counts['busy']} busy elsewhere, in {seconds:.0f} s")
+    for outcome in report.by_status(engine.FAILED) + report.by_status(engine.SKIPPED):
+        print(f"  {outcome.status}: {outcome.node.name}: {outcome.error}")
+    print(f"report:  {report_dir / 'index.md'}")
+    print(f"MLflow:  {uri}   (open: mlflow ui --backend-store-uri {uri})")
+
+
+def status_command(args) -> int:
+    try:
+        pipeline = _pipeline(args)
+        target = pipeline.target(args.target)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"pipeline status: {exc}", file=sys.stderr)
+        return 2
+    store = ResultStore(STORE_DIR)
+    counts: dict[str, int] = {}
+    for node in engine.in_order([target]):
+        record = store.load(node.key)
+        counts[record.status] = counts.get(record.status, 0) + 1
+        error = f"  {record.error}" if record.error else ""
+        print(f"{record.status:10} {node.key} {node.name}{error}")
+    print("\n" + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    return 0
+
+
+def report_command(args) -> int:
+    try:
+        pipeline = _pipeline(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"pipeline report: {exc}", file=sys.stderr)
+        return 2
+    from ..tracking import git_commit
+    out = _render(args, pipeline, ResultStore(STORE_DIR), _tracking_uri(args), git_commit())
+    print(f"report: {out / 'index.md'}")
+    return 0

@@ -1,0 +1,175 @@
+"""The DAG behind `pipeline run`, declared in one place, apart from the work it wires.
+
+    prepare(dataset) ─► train(run, seed) ─► evaluate(run, seed) ─┐
+          │                   └──────────────► figure4 ──────────┤
+          └──────────────────────────────► table1 ...            ├─► table2..8 ─► report
+                               complexity(variant, phase) ───────┘
+
+`experiments/tables.py` says which runs each table and figure needs; `Pipeline` turns them into
+`pipeline.engine.Node`s. Equal runs give equal keys, so a run shared by several tables is one node.
+`train_and_evaluate` is the entry point for sweeps: an Optuna trial asks for one train+evaluate
+with its parameters and gets the cached result when that point has been run before.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+from . import profiles
+from .digest import REPO_ROOT, config_digest, source_digest
+from .engine import Node, Stage
+from .stages import complexity, evaluate, figures, prepare, report, tables, train
+
+PREPARE = Stage("prepare", prepare.prepare, version=1)
+TRAIN = Stage("train", train.train, version=1)
+EVALUATE = Stage("evaluate", evaluate.evaluate, version=1)
+COMPLEXITY = Stage("complexity", complexity.complexity, version=1)
+TABLE = Stage("table", tables.make_table, version=1)
+FIGURE = Stage("figure", figures.figure4, version=1)
+REPORT = Stage("report", report.report, version=1)
+
+# The code each stage's result depends on (its digest is part of the stage key).
+CODE = {
+    "prepare": ("dsla/datasets",),
+    "train": ("dsla/models", "dsla/datasets", "dsla/engine"),
+    "evaluate": ("dsla/evaluation",),
+    "complexity": ("dsla/models", "dsla/analysis"),
+}
+
+
+@lru_cache(maxsize=1)
+def definitions() -> ModuleType:
+    """`experiments/tables.py`, the declarative table definitions (not an installed package)."""
+    path = REPO_ROOT / "experiments" / "tables.py"
+    spec = importlib.util.spec_from_file_location("dsla_experiment_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+def config_path(profile: str, variant: str, dataset: str) -> Path:
+    return REPO_ROOT / "experiments" / "configs" / profile / f"{variant}_{dataset}.py"
+
+
+class Pipeline:
+    """Builds the nodes of one profile: `target(name)` for `pipeline run <name>`."""
+
+    def __init__(self, profile: str = "tiny", *, data_root: str | Path | None = None, seeds: int = 1,
+                 data_dir: str | Path = "data"):
+        defs = definitions()
+        if profile not in defs.PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; expected one of {defs.PROFILES}")
+        if profile == "paper" and data_root is None:
+            raise ValueError("profile 'paper' trains on the real datasets: pass --data-root DIR "
+                             "(with CrowdHuman/ and coco/ inside, see pipeline/profiles.py)")
+        if seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {seeds}")
+        self.profile, self.seeds = profile, seeds
+        self.data_root = str(Path(data_root).resolve()) if data_root else None
+        self.data_dir = Path(data_dir).resolve()
+        self.tables = defs.tables(profile)
+        self.figure = defs.FIGURE4
+        self._nodes: dict[tuple, Node] = {}
+
+    def _node(self, ident: tuple, make) -> Node:
+        if ident not in self._nodes:
+            self._nodes[ident] = make()
+        return self._nodes[ident]
+
+    # --- stages -----------------------------------------------------------------------------
+    def prepare(self, dataset: str) -> Node:
+        synthetic = None if self.data_root else profiles.SYNTHETIC[self.profile][dataset]
+        root = self.data_root or str(self.data_dir / self.profile / profiles.PRESET[dataset])
+        return self._node(("prepare", dataset), lambda: Node(
+            f"prepare:{dataset}", PREPARE,
+            {"profile": self.profile, "dataset": dataset, "data_root": root, "synthetic": synthetic,
+             "code_digest": source_digest(*CODE["prepare"])}))
+
+    def train(self, run, seed: int = 0) -> Node:
+        config = config_path(self.profile, run.variant, run.dataset)
+        overrides = run.overrides()
+        tag = "".join(f",{k}={v}" for k, v in sorted(overrides.items()))
+        return self._node(("train", run, seed), lambda: Node(
+            f"train:{run.dataset}/{run.variant}{tag}/seed{seed}", TRAIN,
+            {"profile": self.profile, "dataset": run.dataset, "variant": run.variant, "seed": seed,
+             "overrides": overrides, "config": str(config.relative_to(REPO_ROOT)),
+             "config_digest": config_digest(str(config)), "code_digest": source_digest(*CODE["train"])},
+            inputs={"prepared": self.prepare(run.dataset)}))
+
+    def evaluate(self, run, seed: int = 0) -> Node:
+        trained = self.train(run, seed)
+        return self._node(("evaluate", run, seed), lambda: Node(
+            trained.name.replace("train:", "evaluate:", 1), EVALUATE,
+            {"profile": self.profile, "dataset": run.dataset, "code_digest": source_digest(*CODE["evaluate"])},
+            inputs={"trained": trained, "prepared": self.prepare(run.dataset)}))
+
+    def complexity(self, spec) -> Node:
+        config = config_path(self.profile, spec.variant, spec.dataset)
+        return self._node(("complexity", spec), lambda: Node(
+            f"complexity:{spec.dataset}/{spec.variant}/{spec.phase}", COMPLEXITY,
+            {"profile": self.profile, "dataset": spec.dataset, "variant": spec.variant, "phase": spec.phase,
+             "config": str(config.relative_to(REPO_ROOT)), "config_digest": config_digest(str(config)),
+             "code_digest": source_digest(*CODE["complexity"])}))
+
+    def row_inputs(self, row) -> dict[str, Node]:
+        """The nodes behind one table row: one per seed for trained rows."""
+        defs = definitions()
+        if isinstance(row.source, defs.Density):
+            return {row.id: self.prepare(row.source.dataset)}
+        if isinstance(row.source, defs.Complexity):
+            return {row.id: self.complexity(row.source)}
+        return {f"{row.id}@seed{seed}": self.evaluate(row.source, seed) for seed in range(self.seeds)}
+
+    def table(self, name: str) -> Node:
+        table = self.tables[name]
+        inputs: dict[str, Node] = {}
+        for row in table.rows:
+            inputs.update(self.row_inputs(row))
+        return self._node(("table", name), lambda: Node(
+            f"{name}", TABLE, {"profile": self.profile, "table": name, "dataset": table.dataset, "seeds": self.seeds},
+            inputs=inputs))
+
+    def figure4(self) -> Node:
+        inputs = {f"{run.dataset}/{run.variant}@seed{seed}": self.train(run, seed)
+                  for _, runs in self.figure.panels for run in runs for seed in range(self.seeds)}
+        return self._node(("figure", self.figure.name), lambda: Node(
+            self.figure.name, FIGURE, {"profile": self.profile, "figure": self.figure.name, "dataset": "both"},
+            inputs=inputs))
+
+    def report(self) -> Node:
+        inputs = {name: self.table(name) for name in self.tables}
+        inputs[self.figure.name] = self.figure4()
+        return self._node(("report",), lambda: Node(
+            "report", REPORT, {"profile": self.profile, "dataset": "both", "seeds": self.seeds}, inputs=inputs))
+
+    # --- targets ----------------------------------------------------------------------------
+    def targets(self) -> tuple[str, ...]:
+        return ("reproduce-tables", *self.tables, self.figure.name)
+
+    def target(self, name: str) -> Node:
+        if name == "reproduce-tables":
+            return self.report()
+        if name in self.tables:
+            return self.table(name)
+        if name == self.figure.name:
+            return self.figure4()
+        raise ValueError(f"unknown target {name!r}; expected one of {', '.join(self.targets())}")
+
+
+def train_and_evaluate(profile: str, run, *, seed: int = 0, store, tracker=None, settings=None,
+                       data_root: str | None = None, work_root: str | Path = "work_dirs") -> dict:
+    """One train + evaluate point, cached like every other (the entry point for Optuna trials).
+
+    `run` is an `experiments/tables.py` `Train`. Returns the evaluate stage's result (its
+    `metrics`), or raises RuntimeError with the stage's error.
+    """
+    from .engine import run as run_nodes
+    node = Pipeline(profile, data_root=data_root).evaluate(run, seed)
+    outcome = run_nodes([node], store, work_root=work_root, tracker=tracker, settings=settings).outcomes[node.key]
+    if outcome.result is None:
+        raise RuntimeError(f"{node.name}: {outcome.status}: {outcome.error}")
+    return outcome.result

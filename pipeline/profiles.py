@@ -1,0 +1,56 @@
+"""What a profile means for the data: how much synthetic data to draw, or where real data lives.
+
+`smoke` and `tiny` train on the embedded synthetic presets (crowd for "crowdhuman", sparse for
+"coco"); `paper` reads the real datasets from `--data-root` (layout below). The model side of a
+profile lives in its configs, `experiments/configs/<profile>/<variant>_<dataset>.py`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+PRESET = {"crowdhuman": "crowd", "coco": "sparse"}
+
+# Keyword arguments of dsla.datasets.synthetic.generate_dataset per profile and dataset.
+SYNTHETIC = {
+    "smoke": {"crowdhuman": dict(num_images=24, val_fraction=0.25, seed=0),
+              "coco": dict(num_images=24, val_fraction=0.25, seed=0)},
+    "tiny": {"crowdhuman": dict(num_images=240, val_fraction=0.2, seed=0),
+             "coco": dict(num_images=240, val_fraction=0.2, seed=0)},
+}
+
+# Real data under --data-root for the paper profile: (folder, files and folders that must exist).
+# The annotation names are those the configs under experiments/configs/_base_/datasets expect.
+REAL_LAYOUT = {
+    "crowdhuman": ("CrowdHuman", ("annotation_train.odgt", "annotation_val.odgt", "Images")),
+    "coco": ("coco", ("annotations/instances_train2017.json", "annotations/instances_val2017.json",
+                      "train2017", "val2017")),
+}
+# The file Table 1 densities are computed from, and the validation ground truth, per dataset.
+REAL_ANNOTATIONS = {
+    "crowdhuman": ("annotation_train.odgt", "annotation_val.odgt"),
+    "coco": ("annotations/instances_train2017.json", "annotations/instances_val2017.json"),
+}
+SYNTHETIC_ANNOTATIONS = {
+    "crowdhuman": ("annotation_train.odgt", "annotation_val.odgt"),
+    "coco": ("annotation_train.json", "annotation_val.json"),
+}
+
+
+def real_data_folder(data_root: str | Path, dataset: str) -> Path:
+    """The dataset's folder under `data_root`, checked against REAL_LAYOUT (clear error if not)."""
+    folder, required = REAL_LAYOUT[dataset]
+    root = Path(data_root) / folder
+    missing = [name for name in required if not (root / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"--data-root {data_root}: {dataset} expected at {root} with {', '.join(required)}; "
+            f"missing: {', '.join(missing)}")
+    return root
+
+
+def describe_data(dataset: str, synthetic: dict | None, root: str) -> str:
+    """One line for a report caption: which data a number came from."""
+    if synthetic is None:
+        return f"real {dict(crowdhuman='CrowdHuman', coco='COCO')[dataset]} at {root}"
+    return (f"synthetic {PRESET[dataset]} preset: {synthetic['num_images']} images "
+            f"({synthetic['val_fraction']:.0%} val), seed {synthetic['seed']}")

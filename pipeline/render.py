@@ -1,0 +1,108 @@
+"""Tables as files: our numbers beside the paper's, as Markdown, CSV and LaTeX (pandas).
+
+A table's frame has the paper's descriptive columns (method, K, ...), then for every metric a
+`<metric> (paper)` and a `<metric> (ours)` column, and a `source` column that marks rows quoted
+from the paper. The CSV keeps numbers (and `<metric> (ours) std` with several seeds); Markdown
+and LaTeX show `mean ± std`. Paper rows come from `reports/paper/<table>.csv`.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .digest import REPO_ROOT
+
+PAPER_DIR = REPO_ROOT / "reports" / "paper"
+QUOTED = "quoted from the paper"
+NOT_RUN = "not run"
+
+
+def paper_frame(name: str) -> pd.DataFrame:
+    path = PAPER_DIR / f"{name}.csv"
+    return pd.read_csv(path, dtype={"id": str}) if path.exists() else pd.DataFrame(columns=["id"])
+
+
+def table_frame(table, rows: dict[str, dict]) -> pd.DataFrame:
+    """The numeric frame of `table` (an experiments/tables.py Table) given our aggregated rows.
+
+    `rows` maps a row id to `{metric: mean, "<metric>_std": std, "n": seeds}`; ids missing from
+    it are rows of ours that have not run (yet).
+    """
+    paper = paper_frame(table.name).set_index("id")
+    ours_ids = [row.id for row in table.rows]
+    ids = list(paper.index) + [i for i in ours_ids if i not in paper.index]
+    records = []
+    for row_id in ids:
+        record = {"id": row_id}
+        for label in table.labels:
+            record[label] = paper.at[row_id, label] if row_id in paper.index and label in paper.columns else \
+                _label_from_id(row_id, label)
+        ours = rows.get(row_id)
+        for metric in table.metrics:
+            record[f"{metric} (paper)"] = paper.at[row_id, metric] if row_id in paper.index and metric in paper.columns else math.nan
+            record[f"{metric} (ours)"] = ours.get(metric, math.nan) if ours else math.nan
+            if ours and ours.get("n", 1) > 1:
+                record[f"{metric} (ours) std"] = ours.get(f"{metric}_std", math.nan)
+        record["source"] = ("paper + ours" if ours else NOT_RUN) if row_id in ours_ids else QUOTED
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def _label_from_id(row_id: str, label: str) -> str:
+    """A descriptive column for a row the paper does not have (`K=4` -> K: 4)."""
+    for part in row_id.split("/"):
+        name, _, value = part.partition("=")
+        if name == label and value:
+            return value
+    return row_id if label in ("method", "model", "dataset") else ""
+
+
+def _cell(value, std=None) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    if isinstance(value, float):
+        text = f"{value:.4g}" if abs(value) < 0.1 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+        if std is not None and not math.isnan(std):
+            text += f" ± {std:.1f}" if abs(value) >= 10 else f" ± {std:.2f}"
+        return text
+    return str(value)
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strings for Markdown / LaTeX: `mean ± std` cells, '–' where there is no number."""
+    shown = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        if column == "id" or column.endswith(" std"):
+            continue
+        stds = frame.get(f"{column} std")
+        shown[column] = [_cell(v, None if stds is None else stds[i]) for i, v in frame[column].items()]
+    return shown
+
+
+def write_table(frame: pd.DataFrame, out_dir: Path, name: str, caption: str) -> list[Path]:
+    """`<name>.md`, `<name>.csv`, `<name>.tex` in `out_dir`; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shown = display_frame(frame)
+    md, csv, tex = (out_dir / f"{name}.{ext}" for ext in ("md", "csv", "tex"))
+    md.write_text(f"{caption}\n\n{markdown(shown)}\n")
+    frame.to_csv(csv, index=False)
+    tex.write_text(shown.to_latex(index=False, caption=_latex_escape(caption), label=f"tab:{name}",
+                                  escape=True) + "\n")
+    return [md, csv, tex]
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A GitHub Markdown table of string cells (no extra dependency such as tabulate)."""
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+    return "\n".join([line(frame.columns), line(["---"] * len(frame.columns))]
+                     + [line(row) for row in frame.itertuples(index=False)])
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                          ("#", r"\#"), ("^", r"\^{}"), ("±", r"$\pm$")):
+        text = text.replace(char, escaped)
+    return text

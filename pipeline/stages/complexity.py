@@ -1,0 +1,37 @@
+"""Stage `complexity`: params and FLOPs of a variant's model (Table 5).
+
+Phase `infer` counts the deployed graph (a DSLA model converted to the baseline: the O2O subnet
+only), phase `train` the model as trained (with the SLA subnet), both via
+`dsla.analysis.complexity.model_complexity`, for one image at the config's test input size.
+"""
+from __future__ import annotations
+
+from ..digest import REPO_ROOT
+
+DEFAULT_SHAPE = (800, 1333)  # mmdet's usual test scale (H, W), when the config names none
+
+
+def test_input_shape(cfg) -> tuple[int, int]:
+    """(H, W) of the `Resize` in the config's test pipeline (mmdet's `scale` is (W, H))."""
+    for transform in cfg.get("test_dataloader", {}).get("dataset", {}).get("pipeline", []):
+        if transform.get("type") == "Resize" and transform.get("scale"):
+            width, height = transform["scale"]
+            return int(height), int(width)
+    return DEFAULT_SHAPE
+
+
+def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, config: str,
+               config_digest: str, code_digest: str) -> dict:
+    from mmengine.config import Config
+
+    from dsla.analysis.complexity import model_complexity
+
+    cfg = Config.fromfile(str(REPO_ROOT / config))
+    measured = model_complexity(cfg.model, phase, test_input_shape(cfg))
+    values = {"params_M": measured["params"] / 1e6, "GFLOPs": measured["flops"] / 1e9,
+              "params": measured["params"], "flops": measured["flops"]}
+    if ctx.run_id:
+        ctx.tracker.log_metrics(ctx.run_id, values)
+    return {"complexity": values, "input_shape": measured["input_shape"], "run_id": ctx.run_id,
+            "run": {"profile": profile, "dataset": dataset, "variant": variant, "phase": phase},
+            "data": f"input {measured['input_shape'][0]}x{measured['input_shape'][1]}"}

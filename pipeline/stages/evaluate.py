@@ -1,0 +1,85 @@
+"""Stage `evaluate`: the trained model's detections on the validation set, and their metrics.
+
+The trained config is re-loaded with the last checkpoint and run through mmengine's test loop
+with mmdet's `DumpDetResults`, so the detections are written once, in files anyone can
+re-evaluate:
+- CrowdHuman-style data: `detections.odgt` (CrowdDet layout) scored by
+  `dsla.evaluation.crowdhuman.evaluate_files` → AP, MR2, JI, Recall (fractions);
+- COCO-style data: `detections.bbox.json` (COCO results) scored by
+  `dsla.evaluation.coco.evaluate_files` → AP, AP50, AP75 (fractions).
+"""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+PIPELINE_HOOKS = ("EpochRecordHook", "MLflowMetricsHook")
+
+
+def predict(config: str, checkpoint: str, work_dir: Path) -> list[dict]:
+    """mmdet predictions of the validation set (`DumpDetResults` records), on this process."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from ..checkpoints import trust_checkpoints_under
+
+    trust_checkpoints_under(Path(checkpoint).parent)
+    cfg = Config.fromfile(config)
+    dump = work_dir / "predictions.pkl"
+    cfg.work_dir, cfg.load_from, cfg.resume, cfg.launcher = str(work_dir), checkpoint, False, "none"
+    cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in PIPELINE_HOOKS]
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.test_evaluator = [dict(type="DumpDetResults", out_file_path=str(dump))]
+    Runner.from_cfg(cfg).test()
+    with open(dump, "rb") as handle:
+        return pickle.load(handle)
+
+
+def crowdhuman_detections(predictions: list[dict], path: Path) -> Path:
+    from dsla.evaluation.detections import detection_record, write_odgt
+
+    records = []
+    for pred in predictions:
+        height, width = pred["ori_shape"][:2]
+        instances = pred["pred_instances"]
+        records.append(detection_record(str(pred["img_id"]), _numpy(instances["bboxes"]),
+                                        _numpy(instances["scores"]), width, height))
+    return write_odgt(path, records)
+
+
+def coco_detections(predictions: list[dict], gt_json: Path, path: Path) -> Path:
+    category_ids = [c["id"] for c in sorted(json.loads(gt_json.read_text())["categories"], key=lambda c: c["id"])]
+    results = []
+    for pred in predictions:
+        instances = pred["pred_instances"]
+        for (x1, y1, x2, y2), score, label in zip(_numpy(instances["bboxes"]).tolist(),
+                                                  _numpy(instances["scores"]).tolist(),
+                                                  _numpy(instances["labels"]).tolist()):
+            results.append({"image_id": pred["img_id"], "category_id": category_ids[int(label)],
+                            "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
+    path.write_text(json.dumps(results))
+    return path
+
+
+def _numpy(value):
+    return value.numpy() if hasattr(value, "numpy") else value
+
+
+def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict, prepared: dict) -> dict:
+    work_dir = Path(ctx.work_dir).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    predictions = predict(trained["config"], trained["checkpoint"], work_dir)
+    gt = Path(prepared["data_root"]) / prepared["val_ann"]
+    if dataset == "crowdhuman":
+        from dsla.evaluation.crowdhuman import evaluate_files
+        detections = crowdhuman_detections(predictions, work_dir / "detections.odgt")
+    else:
+        from dsla.evaluation.coco import evaluate_files
+        detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json")
+    metrics = {k: float(v) for k, v in evaluate_files(gt, detections).items()}
+    if ctx.run_id:
+        ctx.tracker.log_metrics(ctx.run_id, metrics)
+        ctx.tracker.client.set_tag(ctx.run_id, "dsla.train_run_id", str(trained.get("run_id")))
+    return {"metrics": metrics, "detections": str(detections), "train_run_id": trained.get("run_id"),
+            "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"]}

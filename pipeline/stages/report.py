@@ -1,0 +1,74 @@
+"""Stage `report`: `reports/out/<profile>/` — Tables 1–8 (md, csv, tex), Figure 4 (png), index.md.
+
+`write_report` renders only from recorded stage results, so the same function serves the report
+stage (which also logs the files to its MLflow run) and `pipeline report`.
+"""
+from __future__ import annotations
+
+import string
+import time
+from pathlib import Path
+
+from ..digest import REPO_ROOT
+
+TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
+
+
+def convergence_frame(figure: dict):
+    import pandas as pd
+
+    from ..render import paper_frame
+    paper = paper_frame("figure4")
+    paper_epochs = {f"{r.dataset}/{r.variant}": r.convergence_epoch for r in paper.itertuples()}
+    ours = figure.get("convergence", {})
+    return pd.DataFrame.from_records([
+        {"run": key, "convergence epoch (paper, of 36)": paper_epochs.get(key, float("nan")),
+         "convergence epoch (ours)": ours.get(key, float("nan"))}
+        for key in sorted(set(paper_epochs) | set(ours))])
+
+
+def write_report(profile: str, tables: dict[str, dict | None], figure: dict | None, out_dir: Path, *,
+                 tracking_uri: str, commit: str) -> list[Path]:
+    """Render every table and the figure that has a result; list what is missing in index.md."""
+    from ..graph import definitions
+    from ..plots import plot_figure4
+    from ..render import display_frame, markdown, table_frame, write_table
+
+    specs = definitions().tables(profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files, sections, missing = [], [], []
+    for name, spec in specs.items():
+        result = tables.get(name)
+        if result is None:
+            missing.append(name)
+            continue
+        files += write_table(table_frame(spec, result["rows"]), out_dir, name, result["caption"])
+        sections.append((out_dir / f"{name}.md").read_text())
+    figure_png, figure_caption, convergence = "figure4.png", "(Figure 4 has not been produced yet.)", ""
+    if figure is not None:
+        files.append(plot_figure4(figure["panels"], out_dir / "figure4.png",
+                                  f"{definitions().FIGURE4.title} — profile {profile}"))
+        figure_caption = figure["caption"]
+        frame = convergence_frame(figure)
+        files += write_table(frame, out_dir, "figure4_convergence", "Convergence epochs, ours beside the paper's.")
+        convergence = markdown(display_frame(frame))
+    else:
+        missing.append("figure4")
+    index = out_dir / "index.md"
+    index.write_text(string.Template(TEMPLATE.read_text()).substitute(
+        profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
+        tracking_uri=tracking_uri, tables="\n\n".join(sections), figure_png=figure_png,
+        figure_caption=figure_caption, convergence=convergence, extras="",
+        missing=(f"**Not produced yet (not run or failed): {', '.join(missing)}.**" if missing else "")))
+    return [index, *files]
+
+
+def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> dict:
+    figure = inputs.pop("figure4", None)
+    out_dir = Path(ctx.settings.get("report_dir") or Path("reports") / "out" / profile).resolve()
+    uri = ctx.tracker.uri if ctx.tracker is not None else ctx.settings.get("tracking_uri", "")
+    commit = ctx.tracker.commit if ctx.tracker is not None else ""
+    files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit)
+    if ctx.run_id:
+        ctx.tracker.log_artifacts(ctx.run_id, files, "report")
+    return {"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id}

@@ -1,0 +1,75 @@
+"""Stage `table`: one of the paper's tables from the results of its rows' stages.
+
+Inputs are named `<row id>` (density, complexity rows) or `<row id>@seed<s>` (trained rows, one
+per seed); the stage averages the seeds (mean, sample std), writes the table beside the paper's
+numbers (`pipeline.render`) into its work dir, and records it in MLflow: this stage's run is the
+table's parent run, with one finished child run per row carrying the row's numbers, its
+parameters and `dsla.train_run_ids` / `dsla.evaluate_run_ids` tags naming the runs they came from.
+"""
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+PERCENT = ("AP", "MR2", "JI", "Recall", "AP50", "AP75")  # fractions in our results, percent in tables
+
+
+def row_values(result: dict) -> dict[str, float]:
+    """The numbers one input contributes to its row, in the paper's units."""
+    if "metrics" in result:  # evaluate
+        return {k: 100 * v if k in PERCENT else v for k, v in result["metrics"].items()}
+    if "density" in result:  # prepare
+        return {k: v for k, v in result["density"].items() if isinstance(v, (int, float))}
+    return {k: v for k, v in result.get("complexity", {}).items() if isinstance(v, (int, float))}
+
+
+def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
+    """`{row id: {metric: mean, "<metric>_std": std, "n": seeds, ...}}` for the rows that ran."""
+    rows = {}
+    for row in table.rows:
+        results = [r for name, r in inputs.items() if name == row.id or name.startswith(row.id + "@seed")]
+        if not results:
+            continue
+        values = [row_values(r) for r in results]
+        aggregated = {"n": len(values), "run": results[0].get("run", {}), "data": results[0].get("data", ""),
+                      "run_ids": [r.get("run_id") for r in results],
+                      "train_run_ids": [r.get("train_run_id") for r in results if r.get("train_run_id")]}
+        for metric in table.metrics:
+            numbers = [v[metric] for v in values if metric in v]
+            if numbers:
+                aggregated[metric] = statistics.fmean(numbers)
+                aggregated[f"{metric}_std"] = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
+        rows[row.id] = aggregated
+    return rows
+
+
+def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
+    data = sorted({r["data"] for r in rows.values() if r.get("data")})
+    spread = f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed"
+    lines = [f"**{table.name.replace('table', 'Table ')}: {table.title}.**",
+             f"Ours: profile `{profile}`, {spread}" + (f"; data: {'; '.join(data)}" if data else "") + ".",
+             "Paper: the numbers printed in the paper (reports/paper/). AP, MR-2, JI, Recall in %."]
+    if table.note:
+        lines.append(table.note)
+    return "  \n".join(lines)
+
+
+def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int, **inputs) -> dict:
+    from ..graph import definitions
+    from ..render import table_frame, write_table
+
+    spec = definitions().tables(profile)[table]
+    rows = aggregate_rows(spec, inputs)
+    text = caption(spec, profile, seeds, rows)
+    files = write_table(table_frame(spec, rows), Path(ctx.work_dir), table, text)
+    if ctx.run_id:
+        for row_id, row in rows.items():
+            ctx.tracker.child_run(
+                ctx.run_id, f"{table}/{row_id}", dataset,
+                tags={"dsla.table": table, "dsla.row": row_id, "dsla.stage": "table-row",
+                      "dsla.evaluate_run_ids": ",".join(filter(None, row["run_ids"])),
+                      "dsla.train_run_ids": ",".join(row["train_run_ids"])},
+                params=row["run"], metrics={k: v for k, v in row.items() if k in spec.metrics or
+                                            (k.endswith("_std") and seeds > 1)})
+        ctx.tracker.log_artifacts(ctx.run_id, files, "table")
+    return {"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id}

@@ -1,0 +1,160 @@
+"""Stage `train`: one mmdet training run of `experiments/configs/<profile>/<variant>_<dataset>.py`.
+
+The config is loaded as written, then only these keys are changed (the contract with the
+method's configs): the data roots of every dataloader and evaluator (to the prepared data), the
+method knobs of the run (`OVERRIDE_KEYS`), `randomness.seed`, `work_dir = work_dirs/<key>/`,
+validation after every epoch (Figure 4 needs the curve), and two hooks: `EpochRecordHook` (the
+per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same curves, the loss terms and
+T_j into this stage's MLflow run).
+
+`resume=True`: a run killed mid-way continues from its last checkpoint at the next `pipeline run`
+(its key, hence its work_dir, is the same). Launchers: in-process by default; `torchrun` or Slurm
+(`ctx.settings["launcher"]`) run `pipeline.train_worker` on the dumped config, see
+`pipeline.launch`.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from .. import launch
+from ..digest import REPO_ROOT
+
+# Table knob -> config key (see the brief's list of overridable keys).
+OVERRIDE_KEYS = {
+    "K": "model.bbox_head.num_soft_anchors",
+    "t_max": "model.bbox_head.t_max",
+    "t_min": "model.bbox_head.t_min",
+    "lambda_o2o": "model.bbox_head.lambda_o2o",
+    "lambda_sla": "model.bbox_head.lambda_sla",
+}
+EPOCHS_FILE = "epochs.jsonl"
+CONFIG_FILE = "config.py"
+
+
+def _has_key(cfg, dotted: str) -> bool:
+    node = cfg
+    for part in dotted.split("."):
+        if not hasattr(node, "get") or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _dataset_dicts(cfg):
+    """Every dataset dict of the train/val/test dataloaders (unwrapping RepeatDataset & co)."""
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        dataset = cfg.get(loader, {}).get("dataset") if cfg.get(loader) else None
+        while dataset is not None:
+            yield dataset
+            dataset = dataset.get("dataset")
+
+
+def _evaluator_dicts(cfg):
+    for name in ("val_evaluator", "test_evaluator"):
+        evaluator = cfg.get(name)
+        for metric in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]:
+            if metric:
+                yield metric
+
+
+def set_data_root(cfg, data_root: str) -> None:
+    """Point every dataset and evaluator of `cfg` at `data_root` (a folder ending in '/')."""
+    for dataset in _dataset_dicts(cfg):
+        if "data_root" in dataset:
+            old = dataset["data_root"]
+            dataset["data_root"] = data_root
+            for metric in _evaluator_dicts(cfg):
+                ann = metric.get("ann_file")
+                if isinstance(ann, str) and old and ann.startswith(old):
+                    metric["ann_file"] = data_root + ann[len(old):]
+
+
+def apply_overrides(cfg, overrides: dict, config: str) -> None:
+    """Set the run's method knobs; a knob the config does not have is an error naming both."""
+    merge = {}
+    for knob, value in overrides.items():
+        if knob == "S":
+            necks = cfg.model.get("neck")
+            shuffles = [n for n in (necks if isinstance(necks, (list, tuple)) else [necks])
+                        if n and n.get("type") == "FeatureShuffle"]
+            if not shuffles:
+                raise ValueError(f"{config}: S={value} given but the model has no FeatureShuffle neck")
+            for neck in shuffles:
+                neck["shuffle_channels"] = value
+            continue
+        if knob not in OVERRIDE_KEYS:
+            raise ValueError(f"{config}: unknown method knob {knob!r}; known: {sorted(OVERRIDE_KEYS) + ['S']}")
+        if not _has_key(cfg, OVERRIDE_KEYS[knob]):
+            raise ValueError(f"{config}: {knob}={value} given but the config has no {OVERRIDE_KEYS[knob]}")
+        merge[OVERRIDE_KEYS[knob]] = value
+    cfg.merge_from_dict(merge)
+
+
+def build_config(*, config: str, data_root: str, overrides: dict, seed: int, work_dir: Path,
+                 run_id: str | None = None, tracking_uri: str | None = None, progress: bool = True):
+    """The mmengine Config of one training run (see the module docstring for what changes)."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(REPO_ROOT / config))
+    set_data_root(cfg, data_root)
+    apply_overrides(cfg, overrides, config)
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.work_dir = str(work_dir)
+    cfg.resume = True
+    cfg.load_from = None
+    cfg.train_cfg.val_interval = 1
+    hooks = [dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
+                  description=work_dir.name)]
+    if run_id and tracking_uri:
+        hooks.append(dict(type="MLflowMetricsHook", tracking_uri=tracking_uri, run_id=run_id))
+    cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
+    return cfg
+
+
+def last_checkpoint(work_dir: Path) -> Path:
+    marker = work_dir / "last_checkpoint"
+    if not marker.exists():
+        raise FileNotFoundError(f"{work_dir}: training finished without a checkpoint (no last_checkpoint file)")
+    return Path(marker.read_text().strip())
+
+
+def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
+          config_digest: str, code_digest: str, prepared: dict) -> dict:
+    from dsla.engine.hooks.epoch_record_hook import read_epoch_records
+
+    from ..checkpoints import trust_checkpoints_under
+
+    work_dir = Path(ctx.work_dir).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tracking_uri = ctx.tracker.uri if ctx.tracker is not None else None
+    cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
+                       work_dir=work_dir, run_id=ctx.run_id, tracking_uri=tracking_uri,
+                       progress=ctx.settings.get("progress", True))
+    config_file = work_dir / CONFIG_FILE
+    cfg.dump(str(config_file))
+    if ctx.run_id:
+        ctx.tracker.log_artifacts(ctx.run_id, [config_file])
+
+    launcher = ctx.settings.get("launcher", "none")
+    if launcher == "none":
+        trust_checkpoints_under(work_dir)
+        from mmengine.runner import Runner
+        Runner.from_cfg(cfg).train()
+    else:
+        command = launch.command(launcher, config_file, ctx.settings)
+        log = work_dir / f"launch-{launcher}.log"
+        with open(log, "a") as handle:
+            finished = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
+        if finished.returncode != 0:
+            raise RuntimeError(f"{launcher} training exited with code {finished.returncode}; see {log}")
+
+    epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
+    if not epochs:
+        raise RuntimeError(f"{work_dir}: training recorded no validation epoch ({EPOCHS_FILE} is empty)")
+    if ctx.run_id:
+        ctx.tracker.log_artifacts(ctx.run_id, sorted(work_dir.glob("*/*.log")), "logs")
+    return {"work_dir": str(work_dir), "checkpoint": str(last_checkpoint(work_dir)), "config": str(config_file),
+            "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id,
+            "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
+            "data": prepared["description"]}

@@ -1,0 +1,160 @@
+"""MLflow as the system of record: every stage execution is one MLflow run.
+
+Layout of the store (default `sqlite:///<cwd>/mlflow.db`, or `--tracking-uri` /
+`MLFLOW_TRACKING_URI`):
+
+- one experiment per profile and dataset, `dsla/<profile>/<dataset>` (`crowdhuman`, `coco`), plus
+  `dsla/<profile>/report` for what spans both (Table 1, Figure 4, the report itself);
+- one run per stage execution (prepare, train, evaluate, complexity, table, figure, report),
+  named after its node, tagged `dsla.stage`, `dsla.key` (the stage key), `dsla.profile` and the
+  git commit, with the node's parameters as MLflow params; a failed stage ends FAILED with its
+  error in the `dsla.error` tag;
+- a table is its table stage's run (the parent) with one child run per row. A training run used
+  by several tables is logged once, by its train stage; each table's row run carries the row's
+  numbers and the `dsla.train_run_id` / `dsla.evaluate_run_id` tags pointing at the runs they
+  came from, so one training run can stand in any number of tables without being copied.
+
+The tracker talks to MLflow through `MlflowClient` (no global active run), so it works the same
+in the main process, in `--jobs` worker processes and in a training hook.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class TrackingUnavailable(RuntimeError):
+    """The tracking store cannot be reached; raised before any training starts."""
+
+
+def default_tracking_uri(cwd: str | os.PathLike | None = None) -> str:
+    """`MLFLOW_TRACKING_URI` if set, else a SQLite file `mlflow.db` in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(cwd or os.getcwd()).resolve() / 'mlflow.db'}"
+
+
+def git_commit() -> str:
+    """The repository's HEAD commit, with `-dirty` when the work tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD") or "unknown"
+        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail within seconds, naming the URI, when the tracking store cannot be used."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+                if response.status != 200:
+                    raise TrackingUnavailable(f"MLflow tracking server {uri} answered /health with HTTP {response.status}")
+        except (urllib.error.URLError, OSError) as exc:
+            raise TrackingUnavailable(
+                f"MLflow tracking server {uri} is not reachable ({exc}); start it, or pass another "
+                f"--tracking-uri (default: a SQLite file in the working directory)") from None
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri[len("sqlite:///"):]).parent
+        if not folder.is_dir():
+            raise TrackingUnavailable(f"MLflow tracking store {uri}: folder {folder} does not exist")
+    try:
+        from mlflow.tracking import MlflowClient
+        MlflowClient(uri).search_experiments(max_results=1)
+    except Exception as exc:  # any failure here means no run could be recorded
+        raise TrackingUnavailable(f"MLflow tracking store {uri} cannot be used: {type(exc).__name__}: {exc}") from None
+
+
+def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested stage parameters as MLflow params (`overrides.K` -> `K`, lists as text)."""
+    flat: dict[str, str] = {}
+    for name, value in params.items():
+        if isinstance(value, Mapping):
+            flat.update(flat_params(value, "" if name == "overrides" else f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = str(value)[:500]
+    return flat
+
+
+class Tracker:
+    """Creates and finishes the MLflow runs of stage executions (picklable: holds only settings)."""
+
+    def __init__(self, uri: str, profile: str, commit: str | None = None):
+        self.uri, self.profile = uri, profile
+        self.commit = commit or git_commit()
+        self._client = None
+
+    def __getstate__(self):
+        return {"uri": self.uri, "profile": self.profile, "commit": self.commit, "_client": None}
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+            self._client = MlflowClient(self.uri)
+        return self._client
+
+    def experiment_id(self, dataset: str | None) -> str:
+        name = f"dsla/{self.profile}/{dataset if dataset in ('crowdhuman', 'coco') else 'report'}"
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except Exception:  # created meanwhile by a parallel worker
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    def start_run(self, name: str, dataset: str | None, tags: Mapping[str, str] | None = None,
+                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> str:
+        all_tags = {"dsla.profile": self.profile, "mlflow.source.git.commit": self.commit, **(tags or {})}
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run = self.client.create_run(self.experiment_id(dataset), run_name=name, tags=all_tags)
+        if params:
+            from mlflow.entities import Param
+            self.client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(params).items()])
+        return run.info.run_id
+
+    @contextlib.contextmanager
+    def stage_run(self, node, key: str) -> Iterator[str]:
+        """The run of one stage execution: FINISHED on success, FAILED with `dsla.error` otherwise."""
+        run_id = self.start_run(node.name, node.params.get("dataset"),
+                                tags={"dsla.stage": node.stage.name, "dsla.key": key, "dsla.node": node.name},
+                                params={"profile": self.profile, **node.params})
+        try:
+            yield run_id
+        except BaseException as exc:
+            self.client.set_tag(run_id, "dsla.error", f"{type(exc).__name__}: {exc}"[:5000])
+            self.client.set_terminated(run_id, "FAILED" if isinstance(exc, Exception) else "KILLED")
+            raise
+        self.client.set_terminated(run_id, "FINISHED")
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int | None = None) -> None:
+        import time
+
+        from mlflow.entities import Metric
+        now = int(time.time() * 1000)
+        self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, step or 0) for k, v in metrics.items()
+                                               if v is not None])
+
+    def log_artifacts(self, run_id: str, paths: list[str | os.PathLike], artifact_path: str | None = None) -> None:
+        for path in paths:
+            if Path(path).is_dir():
+                self.client.log_artifacts(run_id, str(path), artifact_path)
+            elif Path(path).exists():
+                self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def child_run(self, parent_run_id: str, name: str, dataset: str | None, *, tags: Mapping[str, str],
+                  params: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
+        """A finished child run (e.g. one table row) under `parent_run_id`."""
+        run_id = self.start_run(name, dataset, tags=tags, params=params, parent_run_id=parent_run_id)
+        self.log_metrics(run_id, metrics)
+        self.client.set_terminated(run_id, "FINISHED")
+        return run_id

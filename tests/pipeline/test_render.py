@@ -1,0 +1,58 @@
+"""Tables rendered beside the paper's numbers; Figure 4's convergence epoch."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from pipeline.graph import definitions
+from pipeline.plots import convergence_epoch, plot_figure4
+from pipeline.render import NOT_RUN, QUOTED, table_frame, write_table
+from pipeline.stages.tables import aggregate_rows, caption
+
+tables = definitions().tables("tiny")
+
+
+def evaluate_result(ap, mr2, recall, run_id):
+    return {"metrics": {"AP": ap, "MR2": mr2, "JI": 0.5, "Recall": recall}, "run_id": run_id,
+            "train_run_id": "t" + run_id, "run": {"variant": "dsla_fs"}, "data": "synthetic crowd preset"}
+
+
+def test_table2_puts_ours_beside_the_paper_and_marks_quoted_rows():
+    rows = aggregate_rows(tables["table2"], {"dsla@seed0": evaluate_result(0.5, 0.8, 0.9, "e1")})
+    frame = table_frame(tables["table2"], rows).set_index("id")
+    assert len(frame) == 13  # every paper row, ours added beside two of them
+    assert frame.at["dsla", "AP (paper)"] == 91.7 and math.isclose(frame.at["dsla", "AP (ours)"], 50.0)
+    assert frame.at["dsla", "method"] == "DSLA"
+    assert frame.at["atss", "source"] == QUOTED and math.isnan(frame.at["atss", "AP (ours)"])
+    assert frame.at["baseline", "source"] == NOT_RUN
+
+
+def test_several_seeds_give_mean_and_std(tmp_path):
+    inputs = {f"dsla_fs@seed{s}": evaluate_result(ap, 0.5, 0.9, f"e{s}") for s, ap in enumerate((0.40, 0.50, 0.60))}
+    rows = aggregate_rows(tables["table4"], inputs)
+    assert rows["dsla_fs"]["n"] == 3 and math.isclose(rows["dsla_fs"]["AP"], 50.0)
+    assert math.isclose(rows["dsla_fs"]["AP_std"], 10.0)
+    frame = table_frame(tables["table4"], rows)
+    md, csv, tex = write_table(frame, tmp_path, "table4", caption(tables["table4"], "tiny", 3, rows))
+    assert "50.0 ± 10.0" in md.read_text() and "mean ± std over 3 seeds" in md.read_text()
+    back = pd.read_csv(csv).set_index("id")
+    assert math.isclose(back.at["dsla_fs", "AP (ours) std"], 10.0) and back.at["fs", "FS"] == "yes"
+    assert "\\begin{tabular}" in tex.read_text() and "50.0 ± 10.0" in tex.read_text()
+
+
+def test_table7_says_its_paper_columns_are_inferred():
+    assert "inferred" in caption(tables["table7"], "tiny", 1, {})
+    frame = table_frame(tables["table7"], {}).set_index("id")
+    assert frame.at["t_min=0.4/t_max=0.6", "AP (paper)"] == 91.7 and len(frame) == 16
+
+
+def test_convergence_epoch_is_the_first_within_95_percent_of_the_final_ap():
+    assert convergence_epoch([(1, 0.1), (2, 0.5), (3, 0.58), (4, 0.55), (5, 0.6)]) == 3
+    assert convergence_epoch([(1, 0.6)]) == 1 and convergence_epoch([]) is None
+
+
+def test_figure4_png_is_written(tmp_path):
+    path = plot_figure4({"crowdhuman": {"baseline": [(1, 0.1), (2, 0.3)], "dsla_fs": [(1, 0.2), (2, 0.35)]}},
+                        tmp_path / "f.png", "Figure 4")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

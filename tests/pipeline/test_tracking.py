@@ -1,0 +1,74 @@
+"""MLflow tracking of stage runs against a real SQLite store, and failing fast on a dead server."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipeline import engine
+from pipeline.engine import Node, Stage
+from pipeline.store import ResultStore
+from pipeline.tracking import Tracker, TrackingUnavailable, check_reachable, flat_params
+
+
+def ok_stage(ctx, value, dataset):
+    ctx.tracker.log_metrics(ctx.run_id, {"AP": value / 10}, step=1)
+    return {"value": value}
+
+
+def failing_stage(ctx, dataset):
+    raise ValueError("bad K=0")
+
+
+OK, FAIL = Stage("ok", ok_stage), Stage("fail", failing_stage)
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    return Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "smoke", commit="abc123")
+
+
+def test_unreachable_server_fails_within_seconds_naming_the_uri():
+    started = time.time()
+    with pytest.raises(TrackingUnavailable, match=r"http://127\.0\.0\.1:9/ is not reachable"):
+        check_reachable("http://127.0.0.1:9/", timeout=2)
+    assert time.time() - started < 10
+
+
+def test_sqlite_store_in_a_missing_folder_is_refused(tmp_path):
+    with pytest.raises(TrackingUnavailable, match="does not exist"):
+        check_reachable(f"sqlite:///{tmp_path / 'nope' / 'mlflow.db'}")
+
+
+def test_stage_runs_record_params_tags_metrics_and_failures(tracker, tmp_path):
+    good = Node("ok:crowdhuman", OK, {"value": 7, "dataset": "crowdhuman"})
+    bad = Node("fail:coco", FAIL, {"dataset": "coco"})
+    report = engine.run([good, bad], ResultStore(tmp_path / "store"), work_root=tmp_path / "w", tracker=tracker)
+    assert report.outcomes[good.key].status == engine.DONE
+
+    client = tracker.client
+    crowd = client.get_experiment_by_name("dsla/smoke/crowdhuman")
+    [run] = client.search_runs([crowd.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["dsla.key"] == good.key and run.data.tags["dsla.stage"] == "ok"
+    assert run.data.tags["mlflow.source.git.commit"] == "abc123"
+    assert run.data.params["value"] == "7" and run.data.params["profile"] == "smoke"
+    assert [m.value for m in client.get_metric_history(run.info.run_id, "AP")] == [0.7]
+
+    [failed] = client.search_runs([client.get_experiment_by_name("dsla/smoke/coco").experiment_id])
+    assert failed.info.status == "FAILED" and failed.data.tags["dsla.error"] == "ValueError: bad K=0"
+    assert ResultStore(tmp_path / "store").load(bad.key).data["run_id"] == failed.info.run_id
+
+
+def test_child_runs_hang_under_their_parent(tracker):
+    parent = tracker.start_run("table4", "crowdhuman")
+    child = tracker.child_run(parent, "table4/dsla", "crowdhuman", tags={"dsla.train_run_ids": "r1"},
+                              params={"variant": "dsla", "K": 6}, metrics={"AP": 50.0})
+    run = tracker.client.get_run(child)
+    assert run.data.tags["mlflow.parentRunId"] == parent
+    assert run.data.metrics == {"AP": 50.0} and run.data.params["K"] == "6"
+
+
+def test_overrides_become_plain_mlflow_params():
+    assert flat_params({"variant": "dsla", "overrides": {"K": 4, "t_max": 0.6}, "seed": 0}) == {
+        "variant": "dsla", "K": "4", "t_max": "0.6", "seed": "0"}
