@@ -1,1 +1,2 @@
-"""dsla.engine"""
+"""dsla.engine: training hooks."""
+from . import hooks  # noqa: F401  (registration)

@@ -1,1 +1,2 @@
-"""dsla.models"""
+"""The method: one-to-one baseline head, DSLA head, their assigners, Feature Shuffle neck."""
+from . import dense_heads, detectors, losses, necks, task_modules  # noqa: F401  (registration)

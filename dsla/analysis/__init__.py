@@ -1,0 +1,1 @@
+"""Analysis tools: deployment conversion (DSLA -> baseline) and params/FLOPs (Table 5)."""

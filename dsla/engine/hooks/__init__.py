@@ -1,0 +1,6 @@
+"""Training hooks, registered in mmdet's HOOKS."""
+from .epoch_record_hook import EpochRecordHook
+from .mlflow_metrics_hook import MLflowMetricsHook
+from .soft_label_schedule_hook import SoftLabelScheduleHook
+
+__all__ = ['EpochRecordHook', 'MLflowMetricsHook', 'SoftLabelScheduleHook']

@@ -1,0 +1,152 @@
+"""DSLA head: the one-to-one subnet plus the training-only Soft Label Assignment subnet."""
+from typing import List, Optional, Tuple
+
+import torch
+from mmcv.cnn import Scale
+from mmdet.models.utils import multi_apply
+from mmdet.registry import MODELS, TASK_UTILS
+from mmdet.utils import ConfigType, InstanceList, OptInstanceList
+from torch import Tensor, nn
+
+from .o2o_head import O2OHead, avg_factor
+
+
+@MODELS.register_module()
+class DSLAHead(O2OHead):
+    """Dual Subnet Label Assignment (paper §3.1): Loss = λ_o2o · L_o2o + λ_SLA · L_SLA (eq. 1).
+
+    Both subnets read the SAME shared classification and regression tower features (Figure 2);
+    the SLA subnet has only its own output convs (``sla_conv_cls``, ``sla_conv_reg``, per-level
+    ``sla_scales``). In eval mode ``forward`` runs the O2O outputs only, so inference is the
+    baseline's graph; ``dsla.analysis.deploy`` drops the SLA parameters altogether.
+
+    L_o2o is the baseline's loss (``O2OHead``). L_SLA, on the SLA subnet's outputs:
+      * assignment by ``SoftLabelAssigner``: certain anchor argmax_i S_ij (eq. 2), the next K
+        points by S_ij as soft anchors, targets t_i = T_j · p_i / max_k p_k (eqs. 3–4);
+      * classification, eq. 5, ``SoftLabelBCELoss``: BCE(p, 1) at certain anchors, BCE(p, t_i)
+        at soft anchors, O2F-modulated BCE(p, 0) at negatives (choice explained there);
+      * regression, eq. 6: GIoU on the certain and the soft anchors (weight 2, as the O2O GIoU).
+      Both SLA terms are divided by the number of certain + soft anchors in the batch (averaged
+      over GPUs, at least 1), O2F's normaliser. Logged as ``loss_sla_cls``, ``loss_sla_bbox``.
+
+    Which scores build S_ij and t_i: the SLA subnet's own predictions. Figure 2 gives each
+    branch its own (ground truth, prediction) pairing and loss; O2F, which the SLA branch
+    follows, ranks and scales with the same head it trains, and DDQ's auxiliary one-to-many
+    branch on shared towers is assigned from its own outputs too. The O2O subnet is assigned
+    from the O2O outputs. No gradient flows through either assignment or the targets.
+
+    The epoch j and schedule length N of eq. 4 come from ``SoftLabelScheduleHook`` (through
+    :meth:`set_soft_label_epoch`); training without it raises an error that says so.
+
+    Args:
+        num_soft_anchors: K (paper default 6).
+        t_max, t_min: T^max and T^min of eq. 4 (paper defaults 0.6 and 0.4).
+        lambda_o2o, lambda_sla: λ of eq. 1 (the paper gives no values; 1 and 1, as DDQ weighs
+            its auxiliary branch like the main one).
+        loss_sla_cls, loss_sla_bbox: losses of eqs. 5 and 6.
+        Others as :class:`O2OHead`.
+    """
+
+    def __init__(self,
+                 *args,
+                 num_soft_anchors: int = 6,
+                 t_max: float = 0.6,
+                 t_min: float = 0.4,
+                 lambda_o2o: float = 1.0,
+                 lambda_sla: float = 1.0,
+                 loss_sla_cls: ConfigType = dict(type='SoftLabelBCELoss'),
+                 loss_sla_bbox: ConfigType = dict(type='GIoULoss', loss_weight=2.0),
+                 init_cfg=dict(type='Normal', layer='Conv2d', std=0.01,
+                               override=[dict(type='Normal', name=name, std=0.01, bias_prob=0.01)
+                                         for name in ('conv_cls', 'sla_conv_cls')]),
+                 center_radius: Optional[float] = 1.5,
+                 poto_alpha: Optional[float] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, center_radius=center_radius, poto_alpha=poto_alpha,
+                         init_cfg=init_cfg, **kwargs)
+        for name, value in (('lambda_o2o', lambda_o2o), ('lambda_sla', lambda_sla)):
+            if not value >= 0:
+                raise ValueError(f'{name} must be >= 0, got {value!r}')
+        self.lambda_o2o = lambda_o2o
+        self.lambda_sla = lambda_sla
+        self.sla_assigner = TASK_UTILS.build(dict(
+            type='SoftLabelAssigner', num_soft_anchors=num_soft_anchors, t_max=t_max,
+            t_min=t_min, center_radius=center_radius, poto_alpha=poto_alpha))
+        self.loss_sla_cls = MODELS.build(loss_sla_cls)
+        self.loss_sla_bbox = MODELS.build(loss_sla_bbox)
+        self.epoch: Optional[int] = None
+        self.max_epochs: Optional[int] = None
+
+    def _init_layers(self) -> None:
+        """The O2O layers, then the SLA subnet's output convs on the same tower features."""
+        super()._init_layers()
+        self.sla_conv_cls = nn.Conv2d(self.feat_channels, self.cls_out_channels, 3, padding=1)
+        self.sla_conv_reg = nn.Conv2d(self.feat_channels, 4, 3, padding=1)
+        self.sla_scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
+
+    # ---------------------------------------------------------------------- epoch (eq. 4)
+    def set_soft_label_epoch(self, epoch: int, max_epochs: int) -> None:
+        """Called by ``SoftLabelScheduleHook`` before each training epoch (j 0-based, N)."""
+        self.sla_assigner.scale(epoch, max_epochs)  # validates j and N
+        self.epoch, self.max_epochs = epoch, max_epochs
+
+    @property
+    def soft_label_scale(self) -> float:
+        """T_j of eq. 4 for the current epoch."""
+        self._require_epoch()
+        return self.sla_assigner.scale(self.epoch, self.max_epochs)
+
+    def _require_epoch(self) -> None:
+        if self.epoch is None:
+            raise RuntimeError(
+                'DSLAHead does not know the training epoch needed by eq. 4: add '
+                "dict(type='SoftLabelScheduleHook') to custom_hooks, or call "
+                'set_soft_label_epoch(epoch, max_epochs) before computing losses')
+
+    # --------------------------------------------------------------------------- forward
+    def forward(self, x: Tuple[Tensor, ...]):
+        """Training: (o2o cls, o2o box, sla cls, sla box) per level; eval: the O2O pair only."""
+        cls_scores, bbox_preds, cls_feats, reg_feats = multi_apply(
+            self.forward_single, x, self.scales, self.strides)
+        if not self.training:
+            return cls_scores, bbox_preds
+        sla_cls_scores = [self.sla_conv_cls(feat) for feat in cls_feats]
+        sla_bbox_preds = [self.distances(self.sla_conv_reg(feat), scale, stride)
+                          for feat, scale, stride in zip(reg_feats, self.sla_scales, self.strides)]
+        return cls_scores, bbox_preds, sla_cls_scores, sla_bbox_preds
+
+    # ------------------------------------------------------------------------------ loss
+    def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                     sla_cls_scores: List[Tensor], sla_bbox_preds: List[Tensor],
+                     batch_gt_instances: InstanceList, batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+        """Eq. 1: λ_o2o · L_o2o + λ_SLA · L_SLA, returned term by term (mmengine sums them)."""
+        self._require_epoch()
+        o2o = self.one_to_one_losses(self.flatten_branch(cls_scores, bbox_preds),
+                                     batch_gt_instances, batch_img_metas,
+                                     batch_gt_instances_ignore)
+        sla = self.soft_label_losses(self.flatten_branch(sla_cls_scores, sla_bbox_preds),
+                                     batch_gt_instances, batch_gt_instances_ignore)
+        losses = {name: self.lambda_o2o * value for name, value in o2o.items()}
+        losses.update({name: self.lambda_sla * value for name, value in sla.items()})
+        return self.check_finite(losses)
+
+    def soft_label_losses(self, outputs, batch_gt_instances: InstanceList,
+                          batch_gt_instances_ignore: OptInstanceList) -> dict:
+        """L_SLA of the SLA subnet: eq. 5 (classification) and eq. 6 (GIoU), keyed loss_sla_*."""
+        results = self.assign_batch(self.sla_assigner, outputs, batch_gt_instances,
+                                    batch_gt_instances_ignore, epoch=self.epoch,
+                                    max_epochs=self.max_epochs)
+        targets = self.get_targets(results, batch_gt_instances)
+        soft_targets = self._cat_property(results, 'soft_targets')  # (B·N,)
+        num_pos = avg_factor(targets.positive.sum())
+        pos_bboxes = outputs.bboxes.flatten(0, 1)[targets.positive]  # (P, 4)
+        return dict(
+            loss_sla_cls=self.loss_sla_cls(outputs.logits.flatten(0, 1), targets.labels,
+                                           soft_targets, targets.label_weights,
+                                           avg_factor=num_pos),
+            loss_sla_bbox=self.loss_sla_bbox(pos_bboxes, targets.gt_bboxes, avg_factor=num_pos))
+
+    @staticmethod
+    def _cat_property(results, key: str) -> Tensor:
+        return torch.cat([result.get_extra_property(key) for result in results])

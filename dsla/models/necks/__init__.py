@@ -1,0 +1,3 @@
+from .feature_shuffle import FeatureShuffle
+
+__all__ = ['FeatureShuffle']

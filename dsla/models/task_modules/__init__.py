@@ -1,0 +1,3 @@
+from .assigners import OneToOneAssigner, SoftLabelAssigner
+
+__all__ = ['OneToOneAssigner', 'SoftLabelAssigner']

@@ -1,0 +1,109 @@
+"""Soft label assignment of the SLA subnet: a certain anchor, K soft anchors, soft targets."""
+from typing import Optional
+
+import torch
+from mmdet.models.task_modules.assigners import AssignResult
+from mmdet.registry import TASK_UTILS
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from .one_to_one_assigner import CERTAIN, SOFT, OneToOneAssigner
+
+
+def soft_label_scale(epoch: int, max_epochs: int, t_max: float, t_min: float) -> float:
+    """Eq. 4: T_j = (T^min − T^max) / (N − 1) · j + T^max.
+
+    ``epoch`` j is 0-based, so the first epoch gets T^max and the last (j = N − 1) gets T^min
+    (O2F sets the same 0-based epoch from a hook). N = ``max_epochs`` is the length of the
+    training schedule (``train_cfg.max_epochs``). With N = 1 the formula divides by zero; the
+    single epoch then uses T^max (it is the first epoch).
+    """
+    if not 0 <= epoch < max_epochs:
+        raise ValueError(f'epoch must be in [0, max_epochs={max_epochs}), got {epoch}')
+    if max_epochs == 1:
+        return float(t_max)
+    return (t_min - t_max) / (max_epochs - 1) * epoch + t_max  # eq. 4
+
+
+def soft_label(p: Tensor, soft_mask: Tensor, scale: float) -> Tensor:
+    """Eq. 3: t_i = T_j · p_i / max_k p_k, the soft target of soft anchor i of instance j.
+
+    p_i = p_{i,c_j} is the predicted score of the instance's class; the max runs over the
+    instance's K soft anchors, the certain anchor excluded (O2F does the same; the paper does not
+    say), so the most confident soft anchor gets exactly T_j and the others proportionally less.
+
+    Args:
+        p: (N, M) scores p_{i,c_j}, without gradient.
+        soft_mask: (N, M) bool, point i is a soft anchor of instance j.
+        scale: T_j from eq. 4.
+
+    Returns:
+        (N, M) targets; meaningful where ``soft_mask`` is set.
+    """
+    p_max = torch.where(soft_mask, p, 0.0).amax(dim=0).clamp(min=1e-12)  # (M,)
+    return scale * p / p_max  # (N, M), eq. 3
+
+
+@TASK_UTILS.register_module()
+class SoftLabelAssigner(OneToOneAssigner):
+    """The SLA subnet's assignment: per instance the certain anchor (argmax_i S_ij, eq. 2), the
+    next K points by S_ij as soft anchors, and soft targets by eqs. 3–4.
+
+    Contract of :meth:`assign`: as :class:`OneToOneAssigner` (N points, M instances), plus
+    ``epoch`` (0-based j) and ``max_epochs`` (N of eq. 4) keyword arguments. Returns an mmdet
+    ``AssignResult`` whose positives (``gt_inds > 0``) are the certain and the soft anchors, with
+    extra properties
+        ``soft_targets`` (N,) float: 1 at certain anchors, t_i (eq. 3) at soft anchors, 0 else;
+        ``point_role`` (N,) long: CERTAIN (2), SOFT (1) or NEGATIVE (0).
+
+    Gaps the paper leaves, closed here:
+      * soft anchors need S_ij > 0 (inside Ω_j with non-zero score and overlap), as O2F's
+        candidates need IoU > 0; an instance with fewer such points has fewer soft anchors.
+      * a point that is an anchor of several instances is assigned once: a certain anchor of
+        any instance stays certain; among soft claims the instance with the highest S_ij wins
+        (O2F's rule). The max of eq. 3 is taken over each instance's K soft anchors before this
+        resolution, so a target does not depend on what the neighbours claimed.
+      * the scores p come from the subnet being trained (its ``pred_instances.scores``): the
+        DSLA head passes the SLA subnet's own predictions (see ``DSLAHead``).
+
+    Args:
+        num_soft_anchors: K, soft anchors per instance (paper default 6).
+        t_max: T^max of eq. 4 (paper default 0.6).
+        t_min: T^min of eq. 4 (paper default 0.4).
+        center_radius, poto_alpha: as :class:`OneToOneAssigner`.
+    """
+
+    def __init__(self, num_soft_anchors: int = 6, t_max: float = 0.6, t_min: float = 0.4,
+                 center_radius: Optional[float] = 1.5,
+                 poto_alpha: Optional[float] = None) -> None:
+        super().__init__(center_radius=center_radius, poto_alpha=poto_alpha)
+        if not isinstance(num_soft_anchors, int) or num_soft_anchors < 0:
+            raise ValueError(f'num_soft_anchors (K) must be an int >= 0, got {num_soft_anchors!r}')
+        for name, value in (('t_max', t_max), ('t_min', t_min)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f'{name} must be in [0, 1] (a soft target), got {value!r}')
+        self.num_soft_anchors = num_soft_anchors
+        self.t_max = t_max
+        self.t_min = t_min
+
+    def scale(self, epoch: int, max_epochs: int) -> float:
+        """T_j (eq. 4) of 0-based epoch j in a schedule of ``max_epochs`` epochs."""
+        return soft_label_scale(epoch, max_epochs, self.t_max, self.t_min)
+
+    @torch.no_grad()
+    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
+               gt_instances_ignore: Optional[InstanceData] = None, *, epoch: int,
+               max_epochs: int, **kwargs) -> AssignResult:
+        """Assign certain and soft anchors and their classification targets."""
+        quality, role, point_gt = self._claims(pred_instances, gt_instances)  # (N,M),(N,M),(N,)
+        result = self._result(quality, role, point_gt, pred_instances, gt_instances,
+                              gt_instances_ignore)
+        point_role = result.get_extra_property('point_role')  # (N,)
+        targets = (point_role == CERTAIN).to(quality.dtype)  # (N,)
+        if role.size(1) > 0:
+            p = pred_instances.scores[:, gt_instances.labels]  # (N, M)
+            t = soft_label(p, role == SOFT, self.scale(epoch, max_epochs))  # (N, M)
+            t_assigned = t.gather(1, point_gt[:, None]).squeeze(1)  # (N,)
+            targets = torch.where(point_role == SOFT, t_assigned, targets)  # (N,)
+        result.set_extra_property('soft_targets', targets)
+        return result

@@ -1,0 +1,50 @@
+"""Feature Shuffle: channel routing between neighbouring levels, edges, cost."""
+import pytest
+import torch
+
+import dsla  # noqa: F401
+from dsla.models.necks import FeatureShuffle
+
+
+def levels(channels=8, sizes=(16, 8, 4)):
+    # level l is filled with the value l, so a resized block still tells where it came from
+    return tuple(torch.full((2, channels, s, s), float(l)) for l, s in enumerate(sizes))
+
+
+def test_each_level_receives_s_channels_from_each_neighbour():
+    out = FeatureShuffle(shuffle_channels=2, in_channels=8)(levels())
+    keep, s = 4, 2
+    expected = {  # (own block, block from level l-1, block from level l+1)
+        0: (0., 0., 1.),  # first level: no level below, keeps its own up-block
+        1: (1., 0., 2.),
+        2: (2., 1., 2.),  # last level: no level above, keeps its own down-block
+    }
+    for level, (own, below, above) in expected.items():
+        x = out[level]
+        assert x.shape == levels()[level].shape
+        assert torch.all(x[:, :keep] == own)
+        assert torch.all(x[:, keep:keep + s] == below)
+        assert torch.all(x[:, keep + s:] == above)
+
+
+def test_blocks_are_resized_bilinearly():
+    small = torch.zeros(1, 4, 2, 2)
+    small[:, 2:] = torch.tensor([[0., 1.], [0., 1.]])  # the down-block of level 1 is a ramp
+    out = FeatureShuffle(shuffle_channels=1)((torch.zeros(1, 4, 4, 4), small))
+    row = out[0][0, 3, 0]  # level 0's block from above, upsampled 2x bilinearly
+    assert row.tolist() == pytest.approx([0.0, 0.25, 0.75, 1.0])
+
+
+def test_zero_channels_is_identity_and_bad_values_are_named():
+    inputs = levels()
+    assert all(torch.equal(a, b) for a, b in zip(FeatureShuffle(0)(inputs), inputs))
+    with pytest.raises(ValueError, match='shuffle_channels'):
+        FeatureShuffle(shuffle_channels=5, in_channels=8)
+    with pytest.raises(ValueError, match='2·S <= channels'):
+        FeatureShuffle(shuffle_channels=5)(inputs)
+    with pytest.raises(ValueError, match='got -1'):
+        FeatureShuffle(shuffle_channels=-1)
+
+
+def test_has_no_parameters():
+    assert sum(p.numel() for p in FeatureShuffle(64).parameters()) == 0
