@@ -48,7 +48,7 @@ def test_detector_from_config_trains_one_step_and_predicts():
 
     model.train()
     data = model.data_preprocessor(_fake_batch(), training=True)
-    losses = model.loss(**data)
+    losses = model(**data, mode="loss")
     total = sum(value for key, value in losses.items() if "loss" in key)
     assert torch.isfinite(total)
     before = [p.detach().clone() for p in model.parameters()]
@@ -59,7 +59,7 @@ def test_detector_from_config_trains_one_step_and_predicts():
     model.eval()
     with torch.no_grad():
         data = model.data_preprocessor(_fake_batch(num_images=1), training=False)
-        (result,) = model.predict(**data)
+        (result,) = model(**data, mode="predict")
     assert result.pred_instances.bboxes.shape[1] == 4
     assert len(result.pred_instances.scores) <= cfg.model.test_cfg.max_per_img
 

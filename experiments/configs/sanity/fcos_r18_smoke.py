@@ -20,7 +20,8 @@ model = dict(
         add_extra_convs='on_output', num_outs=4, relu_before_extra_convs=True),
     bbox_head=dict(
         type='FCOSHead', num_classes=1, in_channels=64, stacked_convs=2, feat_channels=64,
-        strides=[8, 16, 32, 64], norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
+        strides=[8, 16, 32, 64],
+        regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 1e8)), norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
         loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
         loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
