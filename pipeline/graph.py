@@ -3,7 +3,8 @@
     prepare(dataset) ─► train(run, seed) ─► evaluate(run, seed) ─┐
           │                   └──────────────► figure4 ──────────┤
           └──────────────────────────────► table1 ...            ├─► table2..8 ─► report
-                               complexity(variant, phase) ───────┘
+                               complexity(variant, phase) ───────┘                 ▲
+                                                 evaluate + train ─► qualitative ──┘
 
 `experiments/tables.py` says which runs each table and figure needs; `Pipeline` turns them into
 `pipeline.engine.Node`s. Equal runs give equal keys, so a run shared by several tables is one node.
@@ -21,7 +22,7 @@ from types import ModuleType
 from . import profiles
 from .digest import REPO_ROOT, config_digest, source_digest
 from .engine import Node, Stage
-from .stages import complexity, evaluate, figures, prepare, report, tables, train
+from .stages import complexity, evaluate, figures, prepare, qualitative, report, tables, train
 
 PREPARE = Stage("prepare", prepare.prepare, version=1)
 TRAIN = Stage("train", train.train, version=1)
@@ -29,6 +30,7 @@ EVALUATE = Stage("evaluate", evaluate.evaluate, version=1)
 COMPLEXITY = Stage("complexity", complexity.complexity, version=1)
 TABLE = Stage("table", tables.make_table, version=1)
 FIGURE = Stage("figure", figures.figure4, version=1)
+QUALITATIVE = Stage("qualitative", qualitative.qualitative, version=1)
 REPORT = Stage("report", report.report, version=1)
 
 # The code each stage's result depends on (its digest is part of the stage key).
@@ -140,9 +142,18 @@ class Pipeline:
             self.figure.name, FIGURE, {"profile": self.profile, "figure": self.figure.name, "dataset": "both"},
             inputs=inputs))
 
+    def qualitative(self) -> Node:
+        defs = definitions()
+        baseline, dsla = defs.Train("crowdhuman", "baseline"), defs.Train("crowdhuman", "dsla_fs")
+        return self._node(("qualitative",), lambda: Node(
+            "qualitative", QUALITATIVE, {"profile": self.profile, "dataset": "crowdhuman"},
+            inputs={"baseline": self.evaluate(baseline), "dsla": self.evaluate(dsla),
+                    "dsla_trained": self.train(dsla), "prepared": self.prepare("crowdhuman")}))
+
     def report(self) -> Node:
         inputs = {name: self.table(name) for name in self.tables}
         inputs[self.figure.name] = self.figure4()
+        inputs["qualitative"] = self.qualitative()
         return self._node(("report",), lambda: Node(
             "report", REPORT, {"profile": self.profile, "dataset": "both", "seeds": self.seeds}, inputs=inputs))
 

@@ -132,7 +132,8 @@ def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
 
     tables = {name: result(pipeline.table(name)) for name in pipeline.tables}
     out = _report_dir(args)
-    write_report(args.profile, tables, result(pipeline.figure4()), out, tracking_uri=uri, commit=commit)
+    write_report(args.profile, tables, result(pipeline.figure4()), out, tracking_uri=uri, commit=commit,
+                 qualitative=result(pipeline.qualitative()))
     return out
 
 

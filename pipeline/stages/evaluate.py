@@ -6,7 +6,7 @@ re-evaluate:
 - CrowdHuman-style data: `detections.odgt` (CrowdDet layout) scored by
   `dsla.evaluation.crowdhuman.evaluate_files` → AP, MR2, JI, Recall (fractions);
 - COCO-style data: `detections.bbox.json` (COCO results) scored by
-  `dsla.evaluation.coco.evaluate_files` → AP, AP50, AP75 (fractions).
+  `dsla.evaluation.coco.coco_ap` → AP, AP50, AP75 (fractions).
 """
 from __future__ import annotations
 
@@ -72,12 +72,12 @@ def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict
     predictions = predict(trained["config"], trained["checkpoint"], work_dir)
     gt = Path(prepared["data_root"]) / prepared["val_ann"]
     if dataset == "crowdhuman":
-        from dsla.evaluation.crowdhuman import evaluate_files
+        from dsla.evaluation.crowdhuman import evaluate_files as score
         detections = crowdhuman_detections(predictions, work_dir / "detections.odgt")
     else:
-        from dsla.evaluation.coco import evaluate_files
+        from dsla.evaluation.coco import coco_ap as score
         detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json")
-    metrics = {k: float(v) for k, v in evaluate_files(gt, detections).items()}
+    metrics = {k: float(v) for k, v in score(gt, detections).items()}
     if ctx.run_id:
         ctx.tracker.log_metrics(ctx.run_id, metrics)
         ctx.tracker.client.set_tag(ctx.run_id, "dsla.train_run_id", str(trained.get("run_id")))

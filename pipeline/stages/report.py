@@ -5,6 +5,7 @@ stage (which also logs the files to its MLflow run) and `pipeline report`.
 """
 from __future__ import annotations
 
+import shutil
 import string
 import time
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 from ..digest import REPO_ROOT
 
 TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
+QUALITATIVE_SECTION = (
+    "## Qualitative results (cf. the paper's Figures 5–7)\n\n"
+    "Validation images of the synthetic crowd preset: the baseline's detections (left) beside DSLA + FS's "
+    "(right); ground-truth full-body boxes in thin cyan, detections with score >= 0.3 in red. Then the "
+    "DSLA + FS model's FPN outputs before and after Feature Shuffle (mean |activation| over channels).\n\n")
 
 
 def convergence_frame(figure: dict):
@@ -28,7 +34,7 @@ def convergence_frame(figure: dict):
 
 
 def write_report(profile: str, tables: dict[str, dict | None], figure: dict | None, out_dir: Path, *,
-                 tracking_uri: str, commit: str) -> list[Path]:
+                 tracking_uri: str, commit: str, qualitative: dict | None = None) -> list[Path]:
     """Render every table and the figure that has a result; list what is missing in index.md."""
     from ..graph import definitions
     from ..plots import plot_figure4
@@ -54,21 +60,29 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         convergence = markdown(display_frame(frame))
     else:
         missing.append("figure4")
+    extras = ""
+    if qualitative is not None:
+        pictures = [Path(f) for f in qualitative["files"] if Path(f).exists()]
+        for picture in pictures:
+            shutil.copyfile(picture, out_dir / picture.name)
+        files += [out_dir / p.name for p in pictures]
+        extras = QUALITATIVE_SECTION + "\n".join(f"![{p.stem}]({p.name})" for p in pictures)
     index = out_dir / "index.md"
     index.write_text(string.Template(TEMPLATE.read_text()).substitute(
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
         tracking_uri=tracking_uri, tables="\n\n".join(sections), figure_png=figure_png,
-        figure_caption=figure_caption, convergence=convergence, extras="",
+        figure_caption=figure_caption, convergence=convergence, extras=extras,
         missing=(f"**Not produced yet (not run or failed): {', '.join(missing)}.**" if missing else "")))
     return [index, *files]
 
 
 def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> dict:
     figure = inputs.pop("figure4", None)
+    qualitative = inputs.pop("qualitative", None)
     out_dir = Path(ctx.settings.get("report_dir") or Path("reports") / "out" / profile).resolve()
     uri = ctx.tracker.uri if ctx.tracker is not None else ctx.settings.get("tracking_uri", "")
     commit = ctx.tracker.commit if ctx.tracker is not None else ""
-    files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit)
+    files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit, qualitative=qualitative)
     if ctx.run_id:
         ctx.tracker.log_artifacts(ctx.run_id, files, "report")
     return {"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id}
