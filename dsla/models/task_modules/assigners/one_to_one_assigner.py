@@ -1,5 +1,5 @@
 """One-to-one assignment: each instance's single positive point is the argmax of eq. 2."""
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
@@ -33,13 +33,13 @@ def prior_region(priors: Tensor, gt_bboxes: Tensor, center_radius: Optional[floa
     """
     xs, ys = priors[:, 0:1], priors[:, 1:2]  # (N, 1)
     x1, y1, x2, y2 = gt_bboxes.unbind(-1)  # (M,) each
-    if center_radius is not None:
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2  # (M,)
-        half_w = center_radius * priors[:, 2:3]  # (N, 1)
-        half_h = center_radius * priors[:, 3:4]  # (N, 1)
-        x1, x2 = torch.maximum(cx - half_w, x1), torch.minimum(cx + half_w, x2)  # (N, M)
-        y1, y2 = torch.maximum(cy - half_h, y1), torch.minimum(cy + half_h, y2)  # (N, M)
-    return (xs > x1) & (xs < x2) & (ys > y1) & (ys < y2)  # (N, M)
+    if center_radius is None:
+        return (xs > x1) & (xs < x2) & (ys > y1) & (ys < y2)  # (N, M)
+    # the centre square clipped to the box is centred on the box: half side min(r·s, w/2)
+    half_w = torch.minimum(center_radius * priors[:, 2:3], (x2 - x1) / 2)  # (N, M)
+    half_h = torch.minimum(center_radius * priors[:, 3:4], (y2 - y1) / 2)  # (N, M)
+    return (((xs - (x1 + x2) / 2).abs_() < half_w)
+            & ((ys - (y1 + y2) / 2).abs_() < half_h))  # (N, M)
 
 
 def matching_quality(scores: Tensor, pred_bboxes: Tensor, gt_bboxes: Tensor, gt_labels: Tensor,
@@ -58,13 +58,19 @@ def matching_quality(scores: Tensor, pred_bboxes: Tensor, gt_bboxes: Tensor, gt_
         poto_alpha: None for eq. 2 as printed, else POTO's exponent α in [0, 1].
 
     Returns:
-        (N, M) quality S_ij, zero outside Ω_j.
+        (N, M) quality S_ij, zero outside Ω_j. Only the pairs inside Ω_j (a few dozen
+        points per instance) are computed, so the cost grows with the candidates, not N × M.
     """
-    p = scores[:, gt_labels]  # (N, M)
-    iou = bbox_overlaps(pred_bboxes, gt_bboxes)  # (N, M)
+    point, instance = in_prior.nonzero(as_tuple=True)  # (P,) pairs with i ∈ Ω_j
+    p = scores[point, gt_labels[instance]]  # (P,)
+    iou = bbox_overlaps(pred_bboxes[point], gt_bboxes[instance], is_aligned=True)  # (P,)
     if poto_alpha is not None:
-        return in_prior * p.pow(1 - poto_alpha) * iou.pow(poto_alpha)  # (N, M), POTO's form
-    return in_prior * p * iou  # (N, M), eq. 2
+        pair_quality = p.pow(1 - poto_alpha) * iou.pow(poto_alpha)  # (P,), POTO's form
+    else:
+        pair_quality = p * iou  # (P,), eq. 2 inside Ω_j
+    quality = scores.new_zeros(in_prior.shape)  # (N, M), eq. 2: zero outside Ω_j
+    quality[point, instance] = pair_quality
+    return quality
 
 
 @TASK_UTILS.register_module()
@@ -109,67 +115,77 @@ class OneToOneAssigner(BaseAssigner):
     def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
                gt_instances_ignore: Optional[InstanceData] = None, **kwargs) -> AssignResult:
         """Assign the certain anchor of every instance; everything else is negative."""
-        quality, role, point_gt = self._claims(pred_instances, gt_instances)  # (N,M),(N,M),(N,)
-        return self._result(quality, role, point_gt, pred_instances, gt_instances,
-                            gt_instances_ignore)
+        claims = self._claims(pred_instances, gt_instances)
+        return self._result(claims, pred_instances, gt_instances, gt_instances_ignore)
 
-    def _claims(self, pred_instances: InstanceData, gt_instances: InstanceData):
-        """S_ij, each point's role for each instance, and the instance each point goes to.
+    def _claims(self, pred_instances: InstanceData, gt_instances: InstanceData) -> 'Claims':
+        """Rank the points of every instance by S_ij and settle which point goes where.
 
-        Returns:
-            quality (N, M) S_ij; role (N, M) in {NEGATIVE, SOFT, CERTAIN}: rank 0 by S_ij is the
-            certain anchor (must lie in Ω_j), ranks 1..K are soft anchors (need S_ij > 0, i.e. in
-            Ω_j with a positive score and overlap); point_gt (N,) the instance a point is
-            assigned to, meaningful where its role is not NEGATIVE.
+        Rank 0 is the certain anchor (it must lie in Ω_j); ranks 1..K are soft anchors (they
+        need S_ij > 0: inside Ω_j with a non-zero score and overlap, as O2F's candidates need
+        IoU > 0). Conflicts are settled by :meth:`_resolve`.
         """
         priors, gt_bboxes = pred_instances.priors, gt_instances.bboxes
-        if len(gt_instances) == 0:  # an image without instances: every point is negative
-            role = priors.new_zeros((len(priors), 0), dtype=torch.long)  # (N, 0)
-            return role.float(), role, role.new_zeros(len(priors))
+        num_points, num_gts = len(priors), len(gt_bboxes)
+        if num_gts == 0:  # an image without instances: every point is negative
+            none = priors.new_zeros((0, 0), dtype=torch.long)
+            return Claims(none, none.bool(), none.new_zeros(num_points),
+                          none.new_full((num_points,), NEGATIVE), priors.new_zeros(num_points))
         in_prior = prior_region(priors, gt_bboxes, self.center_radius)  # (N, M)
         quality = matching_quality(pred_instances.scores, pred_instances.bboxes, gt_bboxes,
                                    gt_instances.labels, in_prior, self.poto_alpha)  # (N, M)
-        num_ranks = min(self.num_soft_anchors + 1, quality.size(0))
-        rank_key = quality.masked_fill(~in_prior, -1.0)  # (N, M): outside Ω_j ranks last
-        top_key, top_idx = rank_key.topk(num_ranks, dim=0)  # (R, M) each
-        rank_role = torch.full_like(top_idx, SOFT)  # (R, M)
-        rank_role[0] = CERTAIN
+        rank_key = quality.masked_fill_(~in_prior, -1.0)  # (N, M): outside Ω_j ranks last
+        top_key, ranked = rank_key.topk(min(self.num_soft_anchors + 1, num_points), dim=0)  # (R,M)
         valid = torch.cat([top_key[:1] >= 0, top_key[1:] > 0])  # (R, M)
-        role = torch.zeros_like(rank_key, dtype=torch.long)  # (N, M)
-        role.scatter_(0, top_idx, rank_role * valid)  # (N, M)
-        point_gt = self._resolve(quality, role)  # (N,)
-        return quality, role, point_gt
+        rank_role = torch.full_like(ranked, SOFT)  # (R, M)
+        rank_role[0] = CERTAIN
+        instance = torch.arange(num_gts, device=priors.device).expand_as(ranked)  # (R, M)
+        point_gt, point_role, point_quality = self._resolve(
+            ranked[valid], instance[valid], rank_role[valid], top_key[valid], num_points)
+        return Claims(ranked, valid, point_gt, point_role, point_quality)
 
     @staticmethod
-    def _resolve(quality: Tensor, role: Tensor) -> Tensor:
+    def _resolve(points: Tensor, instances: Tensor, roles: Tensor, quality: Tensor,
+                 num_points: int):
         """A point claimed by several instances goes to the one where its role is strongest
-        (certain before soft), ties by the higher S_ij (O2F's rule for shared soft anchors).
+        (certain before soft), then to the higher S_ij (O2F's rule for shared soft anchors),
+        then to the lower instance index.
 
-        Args: quality (N, M) in [0, 1]; role (N, M). Returns: (N,) instance index per point.
+        Args: E claims as (E,) tensors: point, instance, role, S_ij in [0, 1].
+        Returns: per point (N,): instance, role (NEGATIVE if unclaimed), S_ij of that claim.
         """
-        claim_key = (2.0 * role + quality).masked_fill(role == NEGATIVE, -1.0)  # (N, M)
-        return claim_key.argmax(dim=1)  # (N,)
+        key = 2.0 * roles + quality  # (E,): roles are 2 apart, S_ij in [0, 1]
+        best = key.new_full((num_points,), -1.0).scatter_reduce(0, points, key, 'amax')  # (N,)
+        won = key == best[points]  # (E,)
+        point_gt = torch.zeros_like(best, dtype=torch.long).scatter_reduce(
+            0, points[won], instances[won], 'amin', include_self=False)  # (N,)
+        claimed = best >= 0  # (N,)
+        point_role = torch.where(claimed, torch.div(best, 2, rounding_mode='floor').long(),
+                                 NEGATIVE)  # (N,)
+        point_quality = torch.where(claimed, best - 2.0 * point_role, 0.0)  # (N,)
+        return point_gt, point_role, point_quality
 
-    def _result(self, quality: Tensor, role: Tensor, point_gt: Tensor,
-                pred_instances: InstanceData, gt_instances: InstanceData,
+    def _result(self, claims: 'Claims', pred_instances: InstanceData,
+                gt_instances: InstanceData,
                 gt_instances_ignore: Optional[InstanceData]) -> AssignResult:
         """Pack per-point assignments into an mmdet AssignResult (shapes in the class doc)."""
-        if role.size(1) == 0:  # no instance: nothing to gather from
-            point_role = point_gt.new_full(point_gt.shape, NEGATIVE)  # (N,)
-            point_label = point_gt.new_full(point_gt.shape, -1)  # (N,)
-            point_quality = quality.new_zeros(point_gt.shape)  # (N,)
-        else:
-            point_role = role.gather(1, point_gt[:, None]).squeeze(1)  # (N,)
-            point_label = gt_instances.labels[point_gt]  # (N,)
-            point_quality = quality.gather(1, point_gt[:, None]).squeeze(1)  # (N,)
-        positive = point_role != NEGATIVE  # (N,)
-        gt_inds = torch.where(positive, point_gt + 1, 0)  # (N,)
-        labels = torch.where(positive, point_label, -1)  # (N,)
-        max_overlaps = torch.where(positive, point_quality, 0.0)  # (N,)
+        positive = claims.point_role != NEGATIVE  # (N,)
+        gt_inds = torch.where(positive, claims.point_gt + 1, 0)  # (N,)
+        labels = torch.full_like(gt_inds, -1)  # (N,)
+        labels[positive] = gt_instances.labels[claims.point_gt[positive]]
         if gt_instances_ignore is not None and len(gt_instances_ignore) > 0:
             ignored = prior_region(pred_instances.priors, gt_instances_ignore.bboxes,
                                    None).any(dim=1) & ~positive  # (N,)
             gt_inds[ignored] = -1
-        result = AssignResult(len(gt_instances), gt_inds, max_overlaps, labels)
-        result.set_extra_property('point_role', point_role)
+        result = AssignResult(len(gt_instances), gt_inds, claims.point_quality, labels)
+        result.set_extra_property('point_role', claims.point_role)
         return result
+
+
+class Claims(NamedTuple):
+    """What the ranking by S_ij decided for one image (N points, M instances, R = K + 1 ranks)."""
+    ranked: Tensor  # (R, M) point index of rank r for instance j (0: certain, 1..K: soft)
+    valid: Tensor  # (R, M) bool, the ranked point qualifies (see OneToOneAssigner._claims)
+    point_gt: Tensor  # (N,) instance a point is assigned to (meaningful if not NEGATIVE)
+    point_role: Tensor  # (N,) CERTAIN, SOFT or NEGATIVE
+    point_quality: Tensor  # (N,) S_ij of the point's claim, 0 if NEGATIVE

@@ -1,4 +1,5 @@
 """Soft label assignment of the SLA subnet: a certain anchor, K soft anchors, soft targets."""
+import numbers
 from typing import Optional
 
 import torch
@@ -25,7 +26,7 @@ def soft_label_scale(epoch: int, max_epochs: int, t_max: float, t_min: float) ->
     return (t_min - t_max) / (max_epochs - 1) * epoch + t_max  # eq. 4
 
 
-def soft_label(p: Tensor, soft_mask: Tensor, scale: float) -> Tensor:
+def soft_label(p_soft: Tensor, valid: Tensor, scale: float) -> Tensor:
     """Eq. 3: t_i = T_j · p_i / max_k p_k, the soft target of soft anchor i of instance j.
 
     p_i = p_{i,c_j} is the predicted score of the instance's class; the max runs over the
@@ -33,15 +34,15 @@ def soft_label(p: Tensor, soft_mask: Tensor, scale: float) -> Tensor:
     say), so the most confident soft anchor gets exactly T_j and the others proportionally less.
 
     Args:
-        p: (N, M) scores p_{i,c_j}, without gradient.
-        soft_mask: (N, M) bool, point i is a soft anchor of instance j.
+        p_soft: (K, M) p_{i,c_j} of instance j's k-th soft anchor, without gradient.
+        valid: (K, M) bool, that soft anchor exists.
         scale: T_j from eq. 4.
 
     Returns:
-        (N, M) targets; meaningful where ``soft_mask`` is set.
+        (K, M) targets; meaningful where ``valid``.
     """
-    p_max = torch.where(soft_mask, p, 0.0).amax(dim=0).clamp(min=1e-12)  # (M,)
-    return scale * p / p_max  # (N, M), eq. 3
+    p_max = torch.where(valid, p_soft, 0.0).amax(dim=0).clamp(min=1e-12)  # (M,)
+    return scale * p_soft / p_max  # (K, M), eq. 3
 
 
 @TASK_UTILS.register_module()
@@ -77,12 +78,12 @@ class SoftLabelAssigner(OneToOneAssigner):
                  center_radius: Optional[float] = 1.5,
                  poto_alpha: Optional[float] = None) -> None:
         super().__init__(center_radius=center_radius, poto_alpha=poto_alpha)
-        if not isinstance(num_soft_anchors, int) or num_soft_anchors < 0:
+        if not isinstance(num_soft_anchors, numbers.Integral) or num_soft_anchors < 0:
             raise ValueError(f'num_soft_anchors (K) must be an int >= 0, got {num_soft_anchors!r}')
         for name, value in (('t_max', t_max), ('t_min', t_min)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f'{name} must be in [0, 1] (a soft target), got {value!r}')
-        self.num_soft_anchors = num_soft_anchors
+        self.num_soft_anchors = int(num_soft_anchors)
         self.t_max = t_max
         self.t_min = t_min
 
@@ -95,15 +96,17 @@ class SoftLabelAssigner(OneToOneAssigner):
                gt_instances_ignore: Optional[InstanceData] = None, *, epoch: int,
                max_epochs: int, **kwargs) -> AssignResult:
         """Assign certain and soft anchors and their classification targets."""
-        quality, role, point_gt = self._claims(pred_instances, gt_instances)  # (N,M),(N,M),(N,)
-        result = self._result(quality, role, point_gt, pred_instances, gt_instances,
-                              gt_instances_ignore)
-        point_role = result.get_extra_property('point_role')  # (N,)
-        targets = (point_role == CERTAIN).to(quality.dtype)  # (N,)
-        if role.size(1) > 0:
-            p = pred_instances.scores[:, gt_instances.labels]  # (N, M)
-            t = soft_label(p, role == SOFT, self.scale(epoch, max_epochs))  # (N, M)
-            t_assigned = t.gather(1, point_gt[:, None]).squeeze(1)  # (N,)
-            targets = torch.where(point_role == SOFT, t_assigned, targets)  # (N,)
+        claims = self._claims(pred_instances, gt_instances)
+        result = self._result(claims, pred_instances, gt_instances, gt_instances_ignore)
+        targets = (claims.point_role == CERTAIN).to(claims.point_quality.dtype)  # (N,)
+        soft_points, soft_valid = claims.ranked[1:], claims.valid[1:]  # (K, M) each
+        if soft_points.numel() > 0:
+            p_soft = pred_instances.scores[soft_points, gt_instances.labels]  # (K, M)
+            t = soft_label(p_soft, soft_valid, self.scale(epoch, max_epochs))  # (K, M)
+            instance = torch.arange(soft_points.size(1), device=t.device).expand_as(soft_points)
+            # the (k, j) entries whose point ended up as a soft anchor of instance j
+            kept = (soft_valid & (claims.point_role[soft_points] == SOFT)
+                    & (claims.point_gt[soft_points] == instance))  # (K, M)
+            targets[soft_points[kept]] = t[kept]
         result.set_extra_property('soft_targets', targets)
         return result
