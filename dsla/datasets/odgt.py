@@ -81,25 +81,32 @@ def _check_record(record: Any, fail) -> None:
         x, y, w, h = gtbox["fbox"]
         if w <= 0 or h <= 0:
             fail(f"{where} fbox has non-positive width or height: {gtbox['fbox']!r}")
-        if width is not None and height is not None and (
-                x >= width or y >= height or x + w <= 0 or y + h <= 0):
-            fail(f"{where} fbox {gtbox['fbox']!r} lies entirely outside the "
-                 f"{width}x{height} image")
         extra = gtbox.get("extra", {})
         if not isinstance(extra, dict):
             fail(f"{where} 'extra' must be a JSON object, got {extra!r}")
+    if width is not None and height is not None:
+        check_inside_image(record, width, height, fail)
 
 
-def load_odgt(path: str | Path) -> list[dict]:
-    """Read and validate an ``.odgt`` file; return its records in file order.
+def check_inside_image(record: dict, width: int, height: int, fail) -> None:
+    """Call ``fail(message)`` for the first ``fbox`` of ``record`` entirely outside the image.
 
-    Raises:
-        OdgtFormatError: with ``"{path}:{line}: "`` first (line 0 for a missing or empty file).
+    A box that does not touch its image is an annotation error no detector can match; it is
+    reported, not skipped, so training and evaluation never silently disagree with the file.
     """
+    for index, gtbox in enumerate(record["gtboxes"]):
+        x, y, w, h = gtbox["fbox"]
+        if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+            fail(f"record {record['ID']!r} gtboxes[{index}] fbox {gtbox['fbox']!r} lies "
+                 f"entirely outside the {width}x{height} image")
+
+
+def load_odgt_lines(path: str | Path) -> list[tuple[int, dict]]:
+    """Like :func:`load_odgt`, with each record's line number: ``[(line, record), ...]``."""
     path = Path(path)
     if not path.is_file():
         raise OdgtFormatError(path, 0, "annotation file not found")
-    records: list[dict] = []
+    numbered: list[tuple[int, dict]] = []
     first_line_of: dict[str, int] = {}
     with path.open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
@@ -118,10 +125,19 @@ def load_odgt(path: str | Path) -> list[dict]:
             if rid in first_line_of:
                 fail(f"duplicated ID {rid!r} (first seen on line {first_line_of[rid]})")
             first_line_of[rid] = line_no
-            records.append(record)
-    if not records:
+            numbered.append((line_no, record))
+    if not numbered:
         raise OdgtFormatError(path, 0, "empty annotation file (no records)")
-    return records
+    return numbered
+
+
+def load_odgt(path: str | Path) -> list[dict]:
+    """Read and validate an ``.odgt`` file; return its records in file order.
+
+    Raises:
+        OdgtFormatError: with ``"{path}:{line}: "`` first (line 0 for a missing or empty file).
+    """
+    return [record for _, record in load_odgt_lines(path)]
 
 
 def is_ignore(gtbox: dict) -> bool:

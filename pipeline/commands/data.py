@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -84,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--val-fraction", type=float, default=0.2)
     synth.add_argument("--density", type=float, default=1.0,
                        help="multiplies the objects per image (1 = Table 1's density)")
-    synth.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    synth.add_argument("--workers", type=int, help="processes drawing images (default: one per CPU core)")
     synth.set_defaults(func=_synth)
 
     density = commands.add_parser(
