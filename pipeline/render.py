@@ -63,9 +63,9 @@ def _cell(value, std=None) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "–"
     if isinstance(value, float):
-        text = f"{value:.4g}" if abs(value) < 0.1 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+        text = f"{value:.4g}"
         if std is not None and not math.isnan(std):
-            text += f" ± {std:.1f}" if abs(value) >= 10 else f" ± {std:.2f}"
+            text += f" ± {std:.2g}"
         return text
     return str(value)
 
@@ -88,7 +88,8 @@ def write_table(frame: pd.DataFrame, out_dir: Path, name: str, caption: str) -> 
     md, csv, tex = (out_dir / f"{name}.{ext}" for ext in ("md", "csv", "tex"))
     md.write_text(f"{caption}\n\n{markdown(shown)}\n")
     frame.to_csv(csv, index=False)
-    tex.write_text(shown.to_latex(index=False, caption=_latex_escape(caption), label=f"tab:{name}",
+    plain = caption.replace("**", "").replace("`", "").replace("  \n", " ")
+    tex.write_text(shown.to_latex(index=False, caption=_latex_escape(plain), label=f"tab:{name}",
                                   escape=True) + "\n")
     return [md, csv, tex]
 

@@ -43,6 +43,7 @@ def register(subparsers) -> None:
     run.add_argument("--gpus", type=int, default=1, help="GPUs (tasks) per training with --launcher slurm")
     run.add_argument("--slurm-partition", help="Slurm partition for --launcher slurm")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--verbose", action="store_true", help="show mmengine's console log (it is always in the run's log file)")
     run.set_defaults(func=run_command)
 
     status = subparsers.add_parser("status", help="what is done, cached, running or failed")
@@ -94,7 +95,7 @@ def run_command(args) -> int:
         return 2
     tracker = Tracker(uri, args.profile)
     settings = {"launcher": args.launcher, "nproc": args.nproc, "gpus": args.gpus,
-                "partition": args.slurm_partition, "progress": not args.no_progress,
+                "partition": args.slurm_partition, "progress": not args.no_progress, "quiet": not args.verbose,
                 "report_dir": str(_report_dir(args))}
     started = time.time()
     report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,

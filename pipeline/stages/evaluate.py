@@ -14,10 +14,12 @@ import json
 import pickle
 from pathlib import Path
 
+from ..console import console_to
+
 PIPELINE_HOOKS = ("EpochRecordHook", "MLflowMetricsHook")
 
 
-def predict(config: str, checkpoint: str, work_dir: Path) -> list[dict]:
+def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True) -> list[dict]:
     """mmdet predictions of the validation set (`DumpDetResults` records), on this process."""
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -31,7 +33,8 @@ def predict(config: str, checkpoint: str, work_dir: Path) -> list[dict]:
     cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in PIPELINE_HOOKS]
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = [dict(type="DumpDetResults", out_file_path=str(dump))]
-    Runner.from_cfg(cfg).test()
+    with console_to(work_dir / "console.log", enabled=quiet):
+        Runner.from_cfg(cfg).test()
     with open(dump, "rb") as handle:
         return pickle.load(handle)
 
@@ -69,7 +72,7 @@ def _numpy(value):
 def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict, prepared: dict) -> dict:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    predictions = predict(trained["config"], trained["checkpoint"], work_dir)
+    predictions = predict(trained["config"], trained["checkpoint"], work_dir, ctx.settings.get("quiet", True))
     gt = Path(prepared["data_root"]) / prepared["val_ann"]
     if dataset == "crowdhuman":
         from dsla.evaluation.crowdhuman import evaluate_files as score

@@ -31,7 +31,7 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
         if not results:
             continue
         values = [row_values(r) for r in results]
-        aggregated = {"n": len(values), "run": results[0].get("run", {}), "data": results[0].get("data", ""),
+        aggregated = {"n": len(values), "run": results[0].get("run", {}), "data": results[0].get("data") or results[0].get("description", ""),
                       "run_ids": [r.get("run_id") for r in results],
                       "train_run_ids": [r.get("train_run_id") for r in results if r.get("train_run_id")]}
         for metric in table.metrics:
@@ -48,7 +48,8 @@ def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
     spread = f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed"
     lines = [f"**{table.name.replace('table', 'Table ')}: {table.title}.**",
              f"Ours: profile `{profile}`, {spread}" + (f"; data: {'; '.join(data)}" if data else "") + ".",
-             "Paper: the numbers printed in the paper (reports/paper/). AP, MR-2, JI, Recall in %."]
+             "Paper: the numbers printed in the paper (reports/paper/)."
+             + (" AP, MR-2, JI, Recall in %." if set(table.metrics) & set(PERCENT) else "")]
     if table.note:
         lines.append(table.note)
     return "  \n".join(lines)

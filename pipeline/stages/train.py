@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from .. import launch
+from ..console import console_to
 from ..digest import REPO_ROOT
 
 # Table knob -> config key (see the brief's list of overridable keys).
@@ -140,7 +141,8 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     if launcher == "none":
         trust_checkpoints_under(work_dir)
         from mmengine.runner import Runner
-        Runner.from_cfg(cfg).train()
+        with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
+            Runner.from_cfg(cfg).train()
     else:
         command = launch.command(launcher, config_file, ctx.settings)
         log = work_dir / f"launch-{launcher}.log"

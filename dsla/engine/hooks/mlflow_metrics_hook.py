@@ -50,7 +50,7 @@ class MLflowMetricsHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         for name, value in (outputs or {}).items():
             if name.startswith("loss"):
-                self._sums[name] += float(value)
+                self._sums[name] += float(value.detach() if hasattr(value, "detach") else value)
         self._count += 1
 
     @master_only
