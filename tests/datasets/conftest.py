@@ -18,7 +18,7 @@ def sparse_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def mmdet_scope():
-    """mmdet's registries with mmdet as the default scope (as configs with default_scope='mmdet')."""
+    """mmdet's registries, mmdet as the default scope (as configs with default_scope='mmdet')."""
     from mmdet.utils import register_all_modules
 
     import dsla  # noqa: F401  (registers the project's datasets)

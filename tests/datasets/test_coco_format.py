@@ -60,6 +60,7 @@ def test_odgt_to_coco_maps_tags_to_categories_and_ignore_to_iscrowd():
 
 
 def test_odgt_to_coco_rejects_an_unknown_class():
-    records = [{"ID": "r1", "width": 30, "height": 20, "gtboxes": [{"tag": "z", "fbox": [1, 1, 2, 2]}]}]
+    records = [{"ID": "r1", "width": 30, "height": 20,
+                "gtboxes": [{"tag": "z", "fbox": [1, 1, 2, 2]}]}]
     with pytest.raises(ValueError, match="tag 'z' is not one of"):
         odgt_to_coco(records, ("a",), [1])

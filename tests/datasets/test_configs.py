@@ -37,7 +37,8 @@ def test_config_contract(name, dataset_type, evaluator, val_ann):
     assert root == cfg.val_dataloader.dataset.data_root == cfg.data_root
     assert cfg.train_dataloader.dataset.type == cfg.val_dataloader.dataset.type == dataset_type
     assert cfg.val_evaluator == cfg.test_evaluator and cfg.val_evaluator.type == evaluator
-    assert cfg.val_evaluator.ann_file == root + val_ann == root + cfg.val_dataloader.dataset.ann_file
+    assert cfg.val_evaluator.ann_file == root + val_ann
+    assert val_ann == cfg.val_dataloader.dataset.ann_file
     assert cfg.val_dataloader.sampler.shuffle is False and cfg.train_dataloader.sampler.shuffle
     assert cfg.custom_imports.imports == ["dsla"]
 
@@ -74,7 +75,8 @@ def test_sparse_configs_yield_batches_with_five_classes(sparse_dir, tmp_path):
     assert len(labels) and labels.max() < len(SPARSE_CLASSES)
     # the real COCO config on the same data laid out as COCO 2017
     (tmp_path / "annotations").mkdir()
-    shutil.copy(sparse_dir / "annotation_val.json", tmp_path / "annotations" / "instances_val2017.json")
+    shutil.copy(sparse_dir / "annotation_val.json",
+                tmp_path / "annotations" / "instances_val2017.json")
     shutil.copytree(sparse_dir / "Images", tmp_path / "val2017")
     coco = load("coco", tmp_path)
     coco.val_dataloader.dataset.metainfo = dict(classes=SPARSE_CLASSES)

@@ -146,7 +146,8 @@ def test_crowd_images_have_occlusion_border_cuts_ignore_regions_and_many_scales(
     persons = [g for r in records for g in r["gtboxes"] if g["tag"] == "person"]
     fboxes = np.array([g["fbox"] for g in persons], dtype=float)
     vboxes = np.array([g["vbox"] for g in persons], dtype=float)
-    cut = (fboxes[:, 0] < 0) | (fboxes[:, 0] + fboxes[:, 2] > 256) | (fboxes[:, 1] + fboxes[:, 3] > 256)
+    right, bottom = fboxes[:, 0] + fboxes[:, 2], fboxes[:, 1] + fboxes[:, 3]
+    cut = (fboxes[:, 0] < 0) | (right > 256) | (bottom > 256)
     assert cut.mean() > 0.05                                    # cut by the image border
     assert (vboxes[:, 2] * vboxes[:, 3] < 0.5 * fboxes[:, 2] * fboxes[:, 3]).mean() > 0.2
     assert (vboxes[:, :2] >= 0).all() and (vboxes[:, :2] + vboxes[:, 2:] <= 256).all()
