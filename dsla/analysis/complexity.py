@@ -21,6 +21,7 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from torch import nn
 
 from dsla.analysis.deploy import deploy_model_config
@@ -46,6 +47,7 @@ def model_complexity(model_cfg: dict, phase: str = 'infer',
         raise ValueError(f'phase must be one of {PHASES}, got {phase!r}')
     if phase == 'infer':
         model_cfg = deploy_model_config(model_cfg)
+    init_default_scope('mmdet')
     model = MODELS.build(model_cfg)
     model.train(phase == 'train')
     height, width = (int(v) for v in input_shape)

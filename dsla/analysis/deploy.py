@@ -15,6 +15,7 @@ import torch
 from mmdet.models.dense_heads import AnchorFreeHead
 from mmdet.registry import MODELS
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from torch import nn
 
 from dsla.models.dense_heads import DSLAHead, O2OHead
@@ -53,6 +54,7 @@ def deploy_model(model: nn.Module, model_cfg: dict) -> nn.Module:
 
     Loading is strict, so the deployed model has exactly the baseline's parameters: a missing
     or extra key is an error."""
+    init_default_scope('mmdet')
     deployed = MODELS.build(deploy_model_config(model_cfg))
     deployed.load_state_dict(deploy_state_dict(model.state_dict()), strict=True)
     return deployed.eval()
@@ -78,6 +80,7 @@ def main(argv=None) -> None:
     parser.add_argument('out_dir')
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
+    init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     model.load_state_dict(load_trusted_checkpoint(args.checkpoint), strict=True)
     deployed = deploy_model(model, cfg.model)

@@ -1,7 +1,8 @@
 # Runtime shared by every profile. No tracking server is needed: logs and scalars go to the
 # work dir (LocalVisBackend); the pipeline adds its MLflow backend itself.
+# (custom_imports = dict(imports=['dsla']) comes with the dataset bases: mmengine refuses a key
+# defined in two bases of one config.)
 default_scope = 'mmdet'
-custom_imports = dict(imports=['dsla'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
