@@ -1,0 +1,61 @@
+"""End to end with mmengine's Runner: smoke training, resume of the eq. 4 schedule, tiny AP."""
+import json
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import dsla  # noqa: F401
+from pipeline.checkpoints import trust_checkpoints_under
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
+
+
+def run_config(profile, variant, data_root, work_dir, **changes):
+    """Train ``<profile>/<variant>_crowdhuman.py`` on ``data_root``; return per-epoch scalars."""
+    cfg = Config.fromfile(str(CONFIGS / profile / f'{variant}_crowdhuman.py'))
+    root = f'{data_root}/'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = root + 'annotation_val.odgt'
+    cfg.work_dir = str(work_dir)
+    cfg.merge_from_dict(changes)
+    trust_checkpoints_under(work_dir)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return scalars(Path(runner.log_dir))
+
+
+def scalars(log_dir: Path) -> dict:
+    """{step: {key: value}} from the run's LocalVisBackend scalars.json."""
+    by_step = {}
+    for line in (log_dir / 'vis_data' / 'scalars.json').read_text().splitlines():
+        record = json.loads(line)
+        by_step.setdefault(record.pop('step'), {}).update(record)
+    return by_step
+
+
+def test_smoke_dsla_trains_logs_the_schedule_and_resumes_it(smoke_crowd, tmp_path):
+    logged = run_config('smoke', 'dsla_fs', smoke_crowd, tmp_path)
+    # eq. 4 with N = 2: T_0 = T^max = 0.6, T_1 = T^min = 0.4, logged at steps j + 1
+    assert logged[1]['sla/T_j'] == pytest.approx(0.6)
+    assert logged[2]['sla/T_j'] == pytest.approx(0.4)
+    train_keys = set().union(*logged.values())
+    assert {'loss_o2o_cls', 'loss_o2o_bbox', 'loss_o2o_l1', 'loss_sla_cls',
+            'loss_sla_bbox', 'crowdhuman/AP', 'crowdhuman/MR2'} <= train_keys
+    # resume the finished 2-epoch run as a 3-epoch schedule: the hook must continue at j = 2,
+    # where eq. 4 with N = 3 gives (0.4 - 0.6) / 2 * 2 + 0.6 = 0.4 (j = 0 would give 0.6)
+    resumed = run_config('smoke', 'dsla_fs', smoke_crowd, tmp_path, resume=True,
+                         **{'train_cfg.max_epochs': 3})
+    assert set(step for step, values in resumed.items() if 'sla/T_j' in values) == {3}
+    assert resumed[3]['sla/T_j'] == pytest.approx(0.4)
+
+
+@pytest.mark.slow  # one tiny-profile training run: about a minute and a half on 2 cores
+def test_tiny_dsla_ap_rises_clearly(tiny_crowd, tmp_path):
+    logged = run_config('tiny', 'dsla', tiny_crowd, tmp_path)
+    ap = [logged[epoch]['crowdhuman/AP'] for epoch in sorted(logged)
+          if 'crowdhuman/AP' in logged[epoch]]
+    assert len(ap) == Config.fromfile(str(CONFIGS / 'tiny' / 'dsla_crowdhuman.py')).train_cfg.max_epochs
+    assert ap[-1] > ap[0] + 0.1, f'AP per epoch: {ap}'
