@@ -1,8 +1,8 @@
 """Evaluation: CrowdHuman AP, MR^-2, JI and Recall (official CrowdDet definitions, vectorised) as
-functions, a CLI and the registered ``CrowdHumanEvalMetric``; COCO AP via pycocotools."""
-from . import coco, crowdhuman, metric  # noqa: F401  (metric registers CrowdHumanEvalMetric)
+functions, a CLI (``python -m dsla.evaluation.crowdhuman``) and the registered
+``CrowdHumanEvalMetric``; COCO AP / AP50 / AP75 via pycocotools."""
 from .coco import coco_ap
-from .crowdhuman import evaluate, evaluate_files
-from .metric import CrowdHumanEvalMetric
+from .crowdhuman_eval import evaluate, evaluate_files
+from .metric import CrowdHumanEvalMetric  # registers the metric in mmdet's METRICS
 
 __all__ = ["CrowdHumanEvalMetric", "coco_ap", "evaluate", "evaluate_files"]

@@ -26,7 +26,7 @@ from mmdet.registry import METRICS
 
 from dsla.datasets.odgt import load_odgt
 
-from .crowdhuman import evaluate_detections
+from .crowdhuman_eval import evaluate_detections
 from .detections import DetectionFormatError, ImageDetections, check_detections, \
     detection_record, write_odgt
 
