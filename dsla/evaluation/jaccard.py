@@ -118,7 +118,10 @@ class ImageMatchings:
 
 def jaccard_at(data: CrowdEvalSet, overlaps: Overlaps, keep: np.ndarray,
                dt_matched: np.ndarray, gt_matched: np.ndarray) -> float:
-    """Mean per-image Jaccard index of the kept detections given their matching."""
+    """Mean per-image Jaccard index of the kept detections given their matching.
+
+    0 when no image has a person or a kept detection left (the official toolkit divides by 0).
+    """
     num_images = data.num_images
 
     def per_image(mask: np.ndarray, image: np.ndarray) -> np.ndarray:
