@@ -88,3 +88,13 @@ def test_bad_predictions_name_the_image(ann_file, crowd):
     metric.process({}, stranger)
     with pytest.raises(DetectionFormatError, match="'not-in-the-annotations'.*not in the ground"):
         metric.compute_metrics(metric.results)
+
+
+def test_an_image_without_predictions_counts_as_all_missed(ann_file, crowd):
+    dt_records = [dict(r) for r in crowd[1][:4]]
+    dt_records[2]["dtboxes"] = []
+    metric = CrowdHumanEvalMetric(ann_file=ann_file)
+    metric.process({}, as_data_samples(dt_records))
+    result = metric.compute_metrics(metric.results)
+    assert result == pytest.approx(evaluate(crowd[0][:4], dt_records), abs=1e-6)
+    assert result["Recall"] < evaluate(crowd[0][:4], crowd[1][:4])["Recall"]
