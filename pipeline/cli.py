@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run")
+COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run", "pipeline.commands.sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

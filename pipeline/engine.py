@@ -186,6 +186,8 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
         notify("finish", outcome.node, outcome)
 
     def from_record(node: Node, record: dict, seconds: float) -> Outcome:
+        if "finished" in record:  # time spent running, not waiting for a worker
+            seconds = record["finished"] - record["started"]
         if record["status"] == DONE:
             return Outcome(node, DONE, result=record["result"], seconds=seconds)
         return Outcome(node, FAILED, error=record["error"], seconds=seconds)

@@ -17,6 +17,7 @@ from .digest import REPO_ROOT
 PAPER_DIR = REPO_ROOT / "reports" / "paper"
 QUOTED = "quoted from the paper"
 NOT_RUN = "not run"
+NOT_IN_GRID = "paper only (not in this profile's grid)"
 
 
 def paper_frame(name: str) -> pd.DataFrame:
@@ -24,11 +25,12 @@ def paper_frame(name: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"id": str}) if path.exists() else pd.DataFrame(columns=["id"])
 
 
-def table_frame(table, rows: dict[str, dict]) -> pd.DataFrame:
+def table_frame(table, rows: dict[str, dict], grid_ids: set[str] = frozenset()) -> pd.DataFrame:
     """The numeric frame of `table` (an experiments/tables.py Table) given our aggregated rows.
 
     `rows` maps a row id to `{metric: mean, "<metric>_std": std, "n": seeds}`; ids missing from
-    it are rows of ours that have not run (yet).
+    it are rows of ours that have not run (yet). `grid_ids`: rows the `paper` profile would run,
+    so that a smaller profile's table says a paper row is outside its grid, not a quote.
     """
     paper = paper_frame(table.name).set_index("id")
     ours_ids = [row.id for row in table.rows]
@@ -45,7 +47,8 @@ def table_frame(table, rows: dict[str, dict]) -> pd.DataFrame:
             record[f"{metric} (ours)"] = ours.get(metric, math.nan) if ours else math.nan
             if ours and ours.get("n", 1) > 1:
                 record[f"{metric} (ours) std"] = ours.get(f"{metric}_std", math.nan)
-        record["source"] = ("paper + ours" if ours else NOT_RUN) if row_id in ours_ids else QUOTED
+        record["source"] = (("paper + ours" if ours else NOT_RUN) if row_id in ours_ids
+                            else NOT_IN_GRID if row_id in grid_ids else QUOTED)
         records.append(record)
     return pd.DataFrame.from_records(records)
 

@@ -10,6 +10,7 @@ Targets: reproduce-tables (everything), table1 .. table8, figure4.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -96,6 +97,7 @@ def run_command(args) -> int:
     tracker = Tracker(uri, args.profile)
     settings = {"launcher": args.launcher, "nproc": args.nproc, "gpus": args.gpus,
                 "partition": args.slurm_partition, "progress": not args.no_progress, "quiet": not args.verbose,
+                "threads": max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None,
                 "report_dir": str(_report_dir(args))}
     started = time.time()
     report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,
@@ -124,17 +126,29 @@ def _progress(items, enabled: bool):
 
 
 def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
-    """Write reports/out/<profile>/ from whatever the store holds for the tables and figure."""
+    """Write reports/out/<profile>/ from whatever the store holds for the tables and figure.
+
+    A node without a result under its current key falls back to the last result recorded under
+    its name (code or parameters changed since); the report lists those as stale.
+    """
     from ..stages.report import write_report
+
+    stale: list[str] = []
 
     def result(node):
         record = store.load(node.key)
-        return record.result if record.status == DONE else None
+        if record.status == DONE:
+            return record.result
+        last = store.last_run_of(node.name)
+        if last and last["status"] == DONE and (old := store.load(last["key"])).status == DONE:
+            stale.append(node.name)
+            return old.result
+        return None
 
     tables = {name: result(pipeline.table(name)) for name in pipeline.tables}
     out = _report_dir(args)
     write_report(args.profile, tables, result(pipeline.figure4()), out, tracking_uri=uri, commit=commit,
-                 qualitative=result(pipeline.qualitative()))
+                 qualitative=result(pipeline.qualitative()), stale=stale)
     return out
 
 

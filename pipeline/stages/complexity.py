@@ -6,6 +6,9 @@ only), phase `train` the model as trained (with the SLA subnet), both via
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..console import console_to
 from ..digest import REPO_ROOT
 
 DEFAULT_SHAPE = (800, 1333)  # mmdet's usual test scale (H, W), when the config names none
@@ -27,7 +30,8 @@ def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, con
     from dsla.analysis.complexity import model_complexity
 
     cfg = Config.fromfile(str(REPO_ROOT / config))
-    measured = model_complexity(cfg.model, phase, test_input_shape(cfg))
+    with console_to(Path(ctx.work_dir) / "console.log", enabled=ctx.settings.get("quiet", True)):
+        measured = model_complexity(cfg.model, phase, test_input_shape(cfg))
     values = {"params_M": measured["params"] / 1e6, "GFLOPs": measured["flops"] / 1e9,
               "params": measured["params"], "flops": measured["flops"]}
     if ctx.run_id:

@@ -15,6 +15,7 @@ import pickle
 from pathlib import Path
 
 from ..console import console_to
+from ..resources import limit_threads
 
 PIPELINE_HOOKS = ("EpochRecordHook", "MLflowMetricsHook")
 
@@ -72,6 +73,7 @@ def _numpy(value):
 def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict, prepared: dict) -> dict:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
+    limit_threads(ctx.settings)
     predictions = predict(trained["config"], trained["checkpoint"], work_dir, ctx.settings.get("quiet", True))
     gt = Path(prepared["data_root"]) / prepared["val_ann"]
     if dataset == "crowdhuman":

@@ -89,13 +89,15 @@ def plot_feature_maps(before: list, after: list, path: Path) -> Path:
     levels = len(before)
     fig, axes = plt.subplots(2, levels, figsize=(3 * levels, 6), squeeze=False)
     for level in range(levels):
-        for row, (name, maps) in enumerate((("before FS", before), ("after FS", after))):
-            heat = maps[level].abs().mean(0).numpy()
+        heats = [maps[level].abs().mean(0).numpy() for maps in (before, after)]
+        top = max(float(h.max()) for h in heats)  # one colour scale per level: before and after compare
+        for row, (name, heat) in enumerate(zip(("before FS", "after FS"), heats)):
             ax = axes[row][level]
-            ax.imshow(heat, cmap="inferno")
+            ax.imshow(heat, cmap="inferno", vmin=0, vmax=top)
             ax.set_title(f"P{level + 3} {name}", fontsize=9)
             ax.axis("off")
-    fig.suptitle("Mean |activation| over channels, FPN outputs before and after Feature Shuffle")
+    fig.suptitle("Mean |activation| over channels, FPN outputs before and after Feature Shuffle "
+                 "(one colour scale per level)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

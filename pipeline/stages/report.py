@@ -27,18 +27,21 @@ def convergence_frame(figure: dict):
     paper = paper_frame("figure4")
     paper_epochs = {f"{r.dataset}/{r.variant}": r.convergence_epoch for r in paper.itertuples()}
     ours = figure.get("convergence", {})
+    epochs = {f"{d}/{v}": curve[-1][0] for d, curves in figure.get("panels", {}).items() for v, curve in curves.items() if curve}
     return pd.DataFrame.from_records([
         {"run": key, "convergence epoch (paper, of 36)": paper_epochs.get(key, float("nan")),
-         "convergence epoch (ours)": ours.get(key, float("nan"))}
+         "convergence epoch (ours)": ours.get(key, float("nan")), "epochs (ours)": epochs.get(key, float("nan"))}
         for key in sorted(set(paper_epochs) | set(ours))])
 
 
 def write_report(profile: str, tables: dict[str, dict | None], figure: dict | None, out_dir: Path, *,
-                 tracking_uri: str, commit: str, qualitative: dict | None = None) -> list[Path]:
-    """Render every table and the figure that has a result; list what is missing in index.md."""
+                 tracking_uri: str, commit: str, qualitative: dict | None = None,
+                 stale: list[str] = ()) -> list[Path]:
+    """Render every table and the figure that has a result; list what is missing or stale in index.md."""
     from ..graph import definitions
     from ..plots import plot_figure4
     from ..render import display_frame, markdown, table_frame, write_table
+    from .tables import paper_grid_ids
 
     specs = definitions().tables(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +51,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         if result is None:
             missing.append(name)
             continue
-        files += write_table(table_frame(spec, result["rows"]), out_dir, name, result["caption"])
+        files += write_table(table_frame(spec, result["rows"], paper_grid_ids(name)), out_dir, name, result["caption"])
         sections.append((out_dir / f"{name}.md").read_text())
     figure_png, figure_caption, convergence = "figure4.png", "(Figure 4 has not been produced yet.)", ""
     if figure is not None:
@@ -72,7 +75,10 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
         tracking_uri=tracking_uri, tables="\n\n".join(sections), figure_png=figure_png,
         figure_caption=figure_caption, convergence=convergence, extras=extras,
-        missing=(f"**Not produced yet (not run or failed): {', '.join(missing)}.**" if missing else "")))
+        missing="\n\n".join(filter(None, [
+            f"**Not produced yet (not run or failed): {', '.join(missing)}.**" if missing else "",
+            f"**Stale (code or parameters changed since they ran; `pipeline run --dry-run` says what): "
+            f"{', '.join(stale)}.**" if stale else ""]))))
     return [index, *files]
 
 

@@ -55,6 +55,12 @@ def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
     return "  \n".join(lines)
 
 
+def paper_grid_ids(table: str) -> set[str]:
+    """Row ids the paper profile runs for `table` (the full grids)."""
+    from ..graph import definitions
+    return {row.id for row in definitions().tables("paper")[table].rows}
+
+
 def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int, **inputs) -> dict:
     from ..graph import definitions
     from ..render import table_frame, write_table
@@ -62,7 +68,7 @@ def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int, **inp
     spec = definitions().tables(profile)[table]
     rows = aggregate_rows(spec, inputs)
     text = caption(spec, profile, seeds, rows)
-    files = write_table(table_frame(spec, rows), Path(ctx.work_dir), table, text)
+    files = write_table(table_frame(spec, rows, paper_grid_ids(table)), Path(ctx.work_dir), table, text)
     if ctx.run_id:
         for row_id, row in rows.items():
             ctx.tracker.child_run(

@@ -5,7 +5,8 @@ method's configs): the data roots of every dataloader and evaluator (to the prep
 method knobs of the run (`OVERRIDE_KEYS`), `randomness.seed`, `work_dir = work_dirs/<key>/`,
 validation after every epoch (Figure 4 needs the curve), and two hooks: `EpochRecordHook` (the
 per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same curves, the loss terms and
-T_j into this stage's MLflow run).
+T_j into this stage's MLflow run). `ctx.settings["train_hooks"]` adds hooks that only watch or stop
+a run, never change its result (a sweep's `OptunaPruningHook`), so they are not part of the key.
 
 `resume=True`: a run killed mid-way continues from its last checkpoint at the next `pipeline run`
 (its key, hence its work_dir, is the same). Launchers: in-process by default; `torchrun` or Slurm
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from .. import launch
 from ..console import console_to
+from ..resources import limit_threads
 from ..digest import REPO_ROOT
 
 # Table knob -> config key (see the brief's list of overridable keys).
@@ -132,6 +134,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
                        work_dir=work_dir, run_id=ctx.run_id, tracking_uri=tracking_uri,
                        progress=ctx.settings.get("progress", True))
+    cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     config_file = work_dir / CONFIG_FILE
     cfg.dump(str(config_file))
     if ctx.run_id:
@@ -139,6 +142,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
 
     launcher = ctx.settings.get("launcher", "none")
     if launcher == "none":
+        limit_threads(ctx.settings)
         trust_checkpoints_under(work_dir)
         from mmengine.runner import Runner
         with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):

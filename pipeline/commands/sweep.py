@@ -1,0 +1,107 @@
+"""`pipeline sweep k|temps|search`: Optuna studies whose trials are the pipeline's train + evaluate.
+
+    pipeline sweep k      [--profile tiny] [--grid paper]    GridSampler over Table 6's K grid
+    pipeline sweep temps  [--profile tiny] [--grid paper]    GridSampler over Table 7's T^min x T^max grid
+    pipeline sweep search --trials N [--pruner median|hyperband|none]
+                                                             TPE over (K, T^max, T^min), T^min <= T^max
+Common options: --storage URL (default: optuna.db beside the MLflow SQLite store; a PostgreSQL URL
+lets workers on many machines share the study), --study-name, --n-jobs N (worker processes; more
+can join from other shells with the same --storage and --study-name), --timeout S.
+
+Running the same command again resumes the study: finished trials are kept, a dead worker's trial
+is retried, only what is missing runs. `optuna-dashboard <storage>` shows the study live.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .run import STORE_DIR, WORK_DIR
+
+PRUNERS = ("median", "hyperband", "none")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sweep", help="Optuna sweeps over K and T^max/T^min (Tables 6, 7, searches)",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=("k", "temps", "search"))
+    parser.add_argument("--profile", choices=("smoke", "tiny", "paper"), default="tiny",
+                        help="where trials train: smoke (tests), tiny (default, CPU), paper (GPUs)")
+    parser.add_argument("--grid", choices=("paper", "tiny", "smoke"), default="paper",
+                        help="whose grid of experiments/tables.py to cover (k, temps) or span (search); "
+                             "default: the paper's full grids")
+    parser.add_argument("--trials", type=int, help="search: trials in the whole study (all workers together)")
+    parser.add_argument("--pruner", choices=PRUNERS, help="search: prune by per-epoch AP (default: median)")
+    parser.add_argument("--storage", help="Optuna storage URL (default: sqlite optuna.db beside the MLflow store)")
+    parser.add_argument("--study-name", help="default: <kind>-<profile>[-grid-<grid>][-<pruner>]")
+    parser.add_argument("--n-jobs", type=int, default=1, help="worker processes on this machine")
+    parser.add_argument("--timeout", type=float, help="seconds after which a worker starts no new trial")
+    parser.add_argument("--seed", type=int, default=0, help="sampler seed")
+    parser.add_argument("--data-root", help="real data (CrowdHuman/ inside); required by --profile paper")
+    parser.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    parser.add_argument("--out", help="where the summary goes (default: reports/out/<profile>/sweeps/<study>)")
+    parser.add_argument("--no-progress", action="store_true", help="no epoch progress bars")
+    parser.add_argument("--verbose", action="store_true", help="show mmengine's console log")
+    parser.set_defaults(func=sweep_command)
+
+
+def pruner_spec(name: str | None, sweep) -> dict | None:
+    """The JSON spec of `--pruner` (see dsla.engine.hooks.optuna_pruning_hook.build_pruner).
+
+    median: prune a trial whose AP at an epoch is below the median of earlier trials at that
+    epoch, once 2 trials finished and after its first epoch. hyperband: successive halving from 1
+    epoch up to the profile's full schedule, reduction factor 3.
+    """
+    if name == "median":
+        return {"type": "MedianPruner", "n_startup_trials": 2, "n_warmup_steps": 1}
+    if name == "hyperband":
+        return {"type": "HyperbandPruner", "min_resource": 1, "max_resource": sweep.max_epochs(),
+                "reduction_factor": 3}
+    return None
+
+
+def sweep_command(args) -> int:
+    from ..graph import Pipeline
+    from ..sweeps.objective import TrainObjective
+    from ..sweeps.runner import SweepSetup, run_sweep
+    from ..sweeps.spaces import make_sweep
+    from ..sweeps.storage import default_storage, normalize, redact
+    from ..tracking import Tracker, TrackingUnavailable, check_reachable, default_tracking_uri
+
+    try:
+        sweep = make_sweep(args.kind, args.profile, args.grid)
+        if sweep.is_grid and (args.pruner or args.trials):
+            raise ValueError("grid sweeps train every point to the end (they are the rows of Tables 6 and 7): "
+                             "--pruner and --trials are for `pipeline sweep search`")
+        pruner = None if sweep.is_grid else (args.pruner or "median")
+        uri = args.tracking_uri or default_tracking_uri()
+        check_reachable(uri)
+        storage = normalize(args.storage) if args.storage else default_storage(uri)
+        name = args.study_name or "-".join(filter(None, (args.kind, args.profile,
+                                                         f"grid-{args.grid}" if args.grid != "paper" else "", pruner)))
+        spec = pruner_spec(pruner, sweep)
+        Pipeline(args.profile, data_root=args.data_root)  # checks profile and --data-root early
+        setup = SweepSetup(kind=args.kind, profile=args.profile, storage=storage, study_name=name, tracking_uri=uri,
+                           grid=args.grid, pruner=spec, trials=args.trials, timeout=args.timeout, seed=args.seed)
+        objective = TrainObjective(storage=storage, study_name=name, pruner=spec, tracker=Tracker(uri, args.profile),
+                                   store_root=STORE_DIR, work_root=WORK_DIR, data_root=args.data_root,
+                                   settings={"progress": not args.no_progress, "quiet": not args.verbose})
+        out = Path(args.out or Path("reports") / "out" / args.profile / "sweeps" / name).resolve()
+        print(f"sweep {name}: {sweep.kind} over {sweep.describe()['space']} in profile {args.profile}; "
+              f"storage {redact(storage)}", flush=True)
+        result = run_sweep(setup, objective, n_jobs=args.n_jobs, out_dir=out)
+    except (ValueError, FileNotFoundError, TrackingUnavailable) as exc:
+        print(f"pipeline sweep: {exc}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{n} {state.lower()}" for state, n in result["counts"].items() if n)
+    print(f"\nstudy {name}: {counts}; {result['epochs']} epochs trained"
+          + ("" if result["finished"] else " (not finished: run the same command to resume)"))
+    if result["best"]:
+        print(f"best:    trial {result['best']['trial']}, AP {result['best']['value']:.4f}, {result['best']['params']}")
+    for note in result["notes"]:
+        print(f"plot:    {note}")
+    print(f"table:   {result['table'][0]}")
+    print(f"MLflow:  {uri} (parent run {result['parent_run_id']}; open: mlflow ui --backend-store-uri {uri})")
+    print(f"Optuna:  optuna-dashboard {redact(storage)}")
+    return 1 if result["errors"] else 0

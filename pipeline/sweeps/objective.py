@@ -1,0 +1,80 @@
+"""A trial's work: the pipeline's ordinary train + evaluate of one DSLA configuration.
+
+`TrainObjective(trial, sweep, params)` asks `pipeline.graph.train_and_evaluate` for the configuration's
+evaluate node, so a point trained before (by a table, another sweep or another trial) is a cached
+result, and a point trained now is a result every table reuses. The training gets an
+`OptunaPruningHook` (through the `train_hooks` setting, which is not part of any stage key) that
+reports each epoch's validation AP to this trial and stops the training when the pruner says so.
+
+Outcomes:
+- done: `{"value": AP, "metrics": {...}, "curve": [AP per epoch], "train_run_id", ...}`;
+- pruned: `optuna.TrialPruned` (the training stage was stopped by the hook; its checkpoint stays,
+  so the same point resumes from it if it is ever asked for again);
+- failed: `TrialError` with the failing stage's own error (e.g. the head's non-finite loss);
+- busy: another process is running a stage this point needs (its data preparation, or the same
+  point from another worker) — the trial waits for it and then uses its result.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..store import FAILED, RUNNING, ResultStore
+
+POLL_SECONDS = 2.0
+
+
+class TrialError(RuntimeError):
+    """A trial's training or evaluation failed; the message is the failing stage's error."""
+
+
+@dataclass
+class TrainObjective:
+    """Train + evaluate a trial's configuration (picklable: worker processes get it)."""
+
+    storage: str  # the study's Optuna storage URL (for the pruning hook)
+    study_name: str
+    pruner: dict | None  # the study's pruner spec (see dsla.engine.hooks.optuna_pruning_hook)
+    tracker: object = None  # pipeline.tracking.Tracker
+    store_root: str = ".pipeline"
+    work_root: str = "work_dirs"
+    data_root: str | None = None
+    settings: dict = field(default_factory=dict)  # as `pipeline run` passes to its stages
+
+    def hook(self, trial) -> dict:
+        return dict(type="OptunaPruningHook", storage=self.storage, study_name=self.study_name,
+                    trial_id=trial._trial_id, pruner=self.pruner, metric="AP")
+
+    def __call__(self, trial, sweep, params: dict) -> dict:
+        import optuna
+
+        from ..engine import in_order
+        from ..graph import Pipeline, train_and_evaluate
+
+        run = sweep.run(params)
+        pipeline = Pipeline(sweep.profile, data_root=self.data_root)
+        node, trained = pipeline.evaluate(run), pipeline.train(run)
+        store = ResultStore(self.store_root)
+        settings = {**self.settings, "train_hooks": [self.hook(trial)]}
+        while True:
+            try:
+                result = train_and_evaluate(sweep.profile, run, store=store, tracker=self.tracker,
+                                            settings=settings, data_root=self.data_root, work_root=self.work_root)
+                break
+            except RuntimeError as exc:
+                stages = in_order([node])  # upstream first
+                busy = [n for n in stages if store.load(n.key).status == RUNNING]
+                if busy:  # another worker runs a stage this point needs: wait for it, then ask again
+                    while any(store.load(n.key).status == RUNNING for n in busy):
+                        time.sleep(POLL_SECONDS)
+                    continue
+                train_record = store.load(trained.key)
+                if train_record.status == FAILED and str(train_record.error).startswith("TrialPruned"):
+                    raise optuna.TrialPruned(train_record.error.split(": ", 1)[-1]) from None
+                failed = [n for n in stages if store.load(n.key).status == FAILED]
+                cause = f"{failed[0].name}: {store.load(failed[0].key).error}" if failed else str(exc)
+                raise TrialError(cause) from None
+        epochs = store.load(trained.key).result["epochs"]
+        return {"value": result["metrics"]["AP"], "metrics": result["metrics"], "data": result.get("data", ""),
+                "curve": [e["AP"] for e in epochs if "AP" in e], "train_run_id": result.get("train_run_id"),
+                "evaluate_run_id": result.get("run_id")}

@@ -1,0 +1,129 @@
+"""Where a study lives, how workers notice a dead worker, and how they take turns creating trials.
+
+- Default storage: `optuna.db` beside the MLflow SQLite store (`sqlite:///.../mlflow.db` ->
+  `sqlite:///.../optuna.db`), else in the working directory. A PostgreSQL URL
+  (`postgresql://user@host:5432/db`) lets workers on many machines share one study.
+- Heartbeats: each running trial records a heartbeat every `interval` seconds; a trial whose
+  heartbeat is older than `grace` seconds belongs to a dead worker. The next worker to ask for a
+  trial fails it (`optuna.storages.fail_stale_trials`) and the stale-trial callback queues it again
+  (`RetryHeartbeatStaleTrialCallback`), so the point is re-run, resuming from its checkpoint.
+- `ask_lock`: a cross-process lock held while a worker decides whether work is left and creates
+  its trial. Without it two workers can both see one grid point left and both start it (Optuna's
+  GridSampler hands out unfinished points again once every point has started). SQLite: `flock`
+  on `<db>.lock`; PostgreSQL: a session advisory lock. Both are released if the holder dies.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import threading
+import warnings
+from pathlib import Path
+from typing import Callable, Iterator
+
+HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120  # seconds
+SQLITE_TIMEOUT = 120  # seconds a SQLite writer waits for the database lock
+
+
+def default_storage(tracking_uri: str, cwd: str | Path = ".") -> str:
+    """`sqlite:///<folder of the MLflow SQLite store>/optuna.db`, else `<cwd>/optuna.db`."""
+    if tracking_uri.startswith("sqlite:///"):
+        folder = Path(tracking_uri[len("sqlite:///"):]).parent
+    else:
+        folder = Path(cwd)
+    return f"sqlite:///{folder.resolve() / 'optuna.db'}"
+
+
+def normalize(url: str) -> str:
+    """A plain `postgresql://` URL names SQLAlchemy's default driver, psycopg 3; where only psycopg2
+    is installed (the project's dev extra), name that one instead."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+
+def redact(url: str) -> str:
+    """The URL without its password (for MLflow tags and messages)."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_storage(url: str, *, on_stale: Callable | None = None, heartbeat_interval: int = HEARTBEAT_INTERVAL,
+                 grace_period: int = GRACE_PERIOD):
+    """An `optuna.storages.RDBStorage` with heartbeats; `on_stale(study, frozen_trial)` runs for
+    every trial found stale (after Optuna marked it FAIL)."""
+    import optuna
+
+    engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    path = sqlite_path(url)
+    if path is not None and not path.parent.is_dir():
+        raise FileNotFoundError(f"Optuna storage {url}: folder {path.parent} does not exist")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+                                          grace_period=grace_period, heartbeat_stale_trial_callback=on_stale)
+
+
+def fail_stale_trials(study) -> None:
+    """Fail (and, through the storage's callback, re-queue) trials of dead workers."""
+    import optuna
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+@contextlib.contextmanager
+def heartbeat(storage, trial_id: int) -> Iterator[None]:
+    """Record the trial's heartbeat every `storage.get_heartbeat_interval()` s while the body runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            storage.record_heartbeat(trial_id)
+            if stop.wait(storage.get_heartbeat_interval()):
+                return
+
+    thread = threading.Thread(target=beat, name=f"optuna-heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def ask_lock(url: str, study_name: str) -> Iterator[None]:
+    """Mutual exclusion between all workers of one study (see the module docstring)."""
+    path = sqlite_path(url)
+    if path is not None:
+        with open(f"{path}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if url.startswith("postgresql"):
+        import sqlalchemy
+        key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                try:
+                    yield
+                finally:
+                    connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        finally:
+            engine.dispose()
+        return
+    raise ValueError(f"Optuna storage {redact(url)}: sweeps support SQLite (one machine) and PostgreSQL "
+                     f"(many machines) storages")
