@@ -25,9 +25,25 @@ def main(argv: list[str] | None = None) -> None:
     trust_checkpoints_under(Path(args.config).resolve().parent)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.launcher != "none" and not torch.cuda.is_available():
-        cfg.env_cfg.setdefault("dist_cfg", {})["backend"] = "gloo"  # CPU-only processes
+    if args.launcher == "pytorch" and not torch.cuda.is_available():
+        use_cpu_processes(cfg)
     Runner.from_cfg(cfg).train()
+
+
+def use_cpu_processes(cfg) -> None:
+    """Distributed training without GPUs: a gloo process group and DDP over CPU modules.
+
+    mmengine's `init_dist` calls `torch.cuda.set_device` and its default DDP wrapper passes
+    `device_ids=[LOCAL_RANK]`, both of which need CUDA. The Runner skips `init_dist` when a process
+    group exists, so it is created here (rank and world size from torchrun's environment), and the
+    wrapper gets `device_ids=None`, which is how DDP wraps a CPU module.
+    """
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
+    cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False,
+                                 find_unused_parameters=cfg.get("find_unused_parameters", False))
 
 
 if __name__ == "__main__":
