@@ -8,7 +8,7 @@ An ``.odgt`` file holds one JSON record per line::
 
 Boxes are ``[x, y, w, h]`` in pixels; ``fbox`` is the full body (including occluded parts, it may
 extend past the image border), ``vbox`` the visible part, ``hbox`` the head. A box tagged
-``"mask"`` or with ``extra.ignore == 1`` is an ignore region.
+``"mask"`` or with a non-zero ``extra.ignore`` is an ignore region.
 
 Validation done by :func:`load_odgt` (each failure raises :class:`OdgtFormatError` whose message
 starts with ``"{path}:{line}: "``):
@@ -141,15 +141,19 @@ def load_odgt(path: str | Path) -> list[dict]:
 
 
 def is_ignore(gtbox: dict) -> bool:
-    """True for an ignore region: ``tag == "mask"`` or ``extra.ignore == 1``."""
-    return gtbox.get("tag") == "mask" or gtbox.get("extra", {}).get("ignore", 0) == 1
+    """True for an ignore region: ``tag == "mask"`` or a non-zero ``extra.ignore``.
+
+    Non-zero rather than ``== 1`` because that is the rule of the official CrowdDet toolkit and
+    of mmdet's ``CrowdHumanDataset`` (``extra['ignore'] != 0``).
+    """
+    return gtbox.get("tag") == "mask" or gtbox.get("extra", {}).get("ignore", 0) != 0
 
 
 def record_boxes(record: dict, box_key: str = "fbox") -> tuple[np.ndarray, np.ndarray]:
     """Boxes of one record as ``(boxes_xyxy float64 (n, 4), ignore bool (n,))``.
 
     ``box_key`` picks ``fbox`` (default, what the paper trains and evaluates on), ``vbox`` or
-    ``hbox``. ``ignore`` marks ``tag == "mask"`` or ``extra.ignore == 1``.
+    ``hbox``. ``ignore`` marks ``tag == "mask"`` or a non-zero ``extra.ignore``.
     """
     gtboxes = record["gtboxes"]
     missing = [i for i, g in enumerate(gtboxes) if box_key not in g]

@@ -123,3 +123,10 @@ def test_empty_file(tmp_path):
 
 def test_missing_file(tmp_path):
     assert_error(tmp_path / "nope.odgt", 0, "not found")
+
+
+@pytest.mark.parametrize("flag, expected", [(0, False), (1, True), (2, True), (-1, True)])
+def test_any_non_zero_extra_ignore_marks_an_ignore_region_as_the_official_toolkit_does(flag, expected):
+    record = {"ID": "x", "gtboxes": [{"tag": "person", "fbox": [0, 0, 4, 4], "extra": {"ignore": flag}}]}
+    _, ignore = record_boxes(record)
+    assert ignore.tolist() == [expected]
