@@ -17,10 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..sweeps.pruners import PRUNERS
 from .run import STORE_DIR, WORK_DIR
-
-PRUNERS = ("median", "hyperband", "none")
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sweep", help="Optuna sweeps over K and T^max/T^min (Tables 6, 7, searches)",
@@ -46,24 +44,10 @@ def register(subparsers) -> None:
     parser.set_defaults(func=sweep_command)
 
 
-def pruner_spec(name: str | None, sweep) -> dict | None:
-    """The JSON spec of `--pruner` (see dsla.engine.hooks.optuna_pruning_hook.build_pruner).
-
-    median: prune a trial whose AP at an epoch is below the median of earlier trials at that
-    epoch, once 2 trials finished and after its first epoch. hyperband: successive halving from 1
-    epoch up to the profile's full schedule, reduction factor 3.
-    """
-    if name == "median":
-        return {"type": "MedianPruner", "n_startup_trials": 2, "n_warmup_steps": 1}
-    if name == "hyperband":
-        return {"type": "HyperbandPruner", "min_resource": 1, "max_resource": sweep.max_epochs(),
-                "reduction_factor": 3}
-    return None
-
-
 def sweep_command(args) -> int:
     from ..graph import Pipeline
     from ..sweeps.objective import TrainObjective
+    from ..sweeps.pruners import pruner_spec
     from ..sweeps.runner import SweepSetup, run_sweep
     from ..sweeps.spaces import make_sweep
     from ..sweeps.storage import default_storage, normalize, redact
@@ -80,7 +64,7 @@ def sweep_command(args) -> int:
         storage = normalize(args.storage) if args.storage else default_storage(uri)
         name = args.study_name or "-".join(filter(None, (args.kind, args.profile,
                                                          f"grid-{args.grid}" if args.grid != "paper" else "", pruner)))
-        spec = pruner_spec(pruner, sweep)
+        spec = pruner_spec(pruner, sweep.max_epochs()) if pruner else None
         Pipeline(args.profile, data_root=args.data_root)  # checks profile and --data-root early
         setup = SweepSetup(kind=args.kind, profile=args.profile, storage=storage, study_name=name, tracking_uri=uri,
                            grid=args.grid, pruner=spec, trials=args.trials, timeout=args.timeout, seed=args.seed)

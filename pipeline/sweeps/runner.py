@@ -6,7 +6,7 @@ then writes the summary into the parent run. More workers may join from other sh
 with the same `--storage` and `--study-name`: a worker only needs the study.
 
 A worker's loop (`work`) is Optuna's ask-and-tell, spelled out because two things must happen
-between "is work left?" and "create the trial" with no other worker in between (`ask_lock`):
+between "is work left?" and "create the trial" with no other worker in between (`storage_lock`):
 - grid sweeps stop when every point has been started, rather than letting GridSampler hand an
   unfinished point to a second worker;
 - a search runs `trials` trials in the whole study, whatever the number of workers, and a resumed
@@ -29,8 +29,9 @@ from typing import Callable
 
 from . import summary
 from .mlflow_runs import SweepRuns
+from .pruners import build_pruner
 from .spaces import Sweep, make_sweep
-from .storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, ask_lock, fail_stale_trials, heartbeat, open_storage, redact
+from .storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, fail_stale_trials, heartbeat, open_storage, redact, storage_lock
 
 PARENT_RUN = "mlflow_parent_run_id"  # study user attribute
 PARENT_WAIT_SECONDS = 60
@@ -90,7 +91,6 @@ class AbandonedTrials:
 
 def _open(setup: SweepSetup, sweep: Sweep, runs: SweepRuns, worker: int):
     import optuna
-    from dsla.engine.hooks.optuna_pruning_hook import build_pruner
 
     abandoned = AbandonedTrials(runs, setup.max_retry)
     storage = open_storage(setup.storage, on_stale=abandoned, heartbeat_interval=setup.heartbeat_interval,
@@ -159,7 +159,7 @@ def work(setup: SweepSetup, objective: Callable, worker: int = 0, log: Callable[
     started, ran = time.monotonic(), 0
     while setup.timeout is None or time.monotonic() - started < setup.timeout:
         fail_stale_trials(study)
-        with ask_lock(setup.storage, setup.study_name):
+        with storage_lock(setup.storage, f"ask {setup.study_name}"):
             if not has_work(study, sweep, setup.trials):
                 break
             with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize": we beat ourselves

@@ -7,10 +7,11 @@
   heartbeat is older than `grace` seconds belongs to a dead worker. The next worker to ask for a
   trial fails it (`optuna.storages.fail_stale_trials`) and the stale-trial callback queues it again
   (`RetryHeartbeatStaleTrialCallback`), so the point is re-run, resuming from its checkpoint.
-- `ask_lock`: a cross-process lock held while a worker decides whether work is left and creates
-  its trial. Without it two workers can both see one grid point left and both start it (Optuna's
-  GridSampler hands out unfinished points again once every point has started). SQLite: `flock`
-  on `<db>.lock`; PostgreSQL: a session advisory lock. Both are released if the holder dies.
+- `storage_lock`: a cross-process lock, held while a worker decides whether work is left and
+  creates its trial (without it two workers can both see one grid point left and both start it:
+  Optuna's GridSampler hands out unfinished points again once every point has started), and while
+  a storage creates its tables (two workers creating them at once collide). SQLite: `flock` on
+  `<db>.lock`; PostgreSQL: a session advisory lock. Both are released if the holder dies.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def open_storage(url: str, *, on_stale: Callable | None = None, heartbeat_interv
     path = sqlite_path(url)
     if path is not None and not path.parent.is_dir():
         raise FileNotFoundError(f"Optuna storage {url}: folder {path.parent} does not exist")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), storage_lock(url, "create tables"):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
                                           grace_period=grace_period, heartbeat_stale_trial_callback=on_stale)
@@ -100,8 +101,8 @@ def heartbeat(storage, trial_id: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def ask_lock(url: str, study_name: str) -> Iterator[None]:
-    """Mutual exclusion between all workers of one study (see the module docstring)."""
+def storage_lock(url: str, name: str) -> Iterator[None]:
+    """Mutual exclusion, under `name`, between all processes using the storage `url`."""
     path = sqlite_path(url)
     if path is not None:
         with open(f"{path}.lock", "a") as handle:
@@ -113,7 +114,7 @@ def ask_lock(url: str, study_name: str) -> Iterator[None]:
         return
     if url.startswith("postgresql"):
         import sqlalchemy
-        key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
         try:
             with engine.connect() as connection:

@@ -1,0 +1,68 @@
+"""Per-epoch validation AP into an Optuna trial; training stops the moment the trial is pruned."""
+from __future__ import annotations
+
+from mmdet.registry import HOOKS
+from mmengine.dist import broadcast_object_list, is_main_process
+from mmengine.hooks import Hook
+
+from .epoch_record_hook import table_metric_names
+
+
+@HOOKS.register_module()
+class OptunaPruningHook(Hook):
+    """Report `metric` after every validation to the Optuna trial `trial_id`; raise when it is pruned.
+
+    After validation epoch e (1-based, as `EpochRecordHook`) rank 0 calls `trial.report(value, e)`
+    and `trial.should_prune()` on the trial in `storage` (an RDB URL, shared with the sweep's
+    workers); the decision is broadcast so every rank stops together. A pruned trial gets the user
+    attribute `pruned_at_epoch` and the hook raises `optuna.TrialPruned`, which ends
+    `Runner.train()` at once: no further epoch is trained (the epoch's checkpoint is already
+    written, so a later run of the same configuration resumes from it).
+
+    It runs after the other LOW-priority hooks (`EpochRecordHook`, `MLflowMetricsHook`), so the
+    pruned epoch is still recorded and logged.
+
+    Args:
+        storage: Optuna storage URL of the study (`sqlite:///...`, `postgresql://...`).
+        study_name: the study's name.
+        trial_id: the trial's storage id (`trial._trial_id`), not its number.
+        pruner: JSON spec of the study's pruner (`pipeline.sweeps.pruners.build_pruner`).
+        metric: table name of the reported metric (`AP`; see `table_metric_names`).
+    """
+
+    priority = "VERY_LOW"
+
+    def __init__(self, storage: str, study_name: str, trial_id: int, pruner: dict | None = None,
+                 metric: str = "AP"):
+        self.storage, self.study_name, self.trial_id = storage, study_name, int(trial_id)
+        self.pruner, self.metric = pruner, metric
+        self._trial = None
+
+    def before_train(self, runner) -> None:
+        if is_main_process():
+            import optuna
+
+            from pipeline.sweeps.pruners import build_pruner
+
+            # RandomSampler: building a Trial calls the sampler's before_trial, which must not
+            # touch the trial (a GridSampler would); the sampler is not used otherwise.
+            study = optuna.load_study(study_name=self.study_name, storage=self.storage,
+                                      sampler=optuna.samplers.RandomSampler(), pruner=build_pruner(self.pruner))
+            self._trial = optuna.trial.Trial(study, self.trial_id)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        decision = [None]
+        if is_main_process():
+            named = table_metric_names(metrics or {})
+            if self.metric not in named:
+                raise KeyError(f"OptunaPruningHook: validation metric {self.metric!r} not among the logged "
+                               f"metrics {sorted(named)}; set metric= to one of them")
+            value, epoch = named[self.metric], runner.epoch
+            self._trial.report(value, step=epoch)
+            if self._trial.should_prune():
+                self._trial.set_user_attr("pruned_at_epoch", epoch)
+                decision = [f"pruned after epoch {epoch} ({self.metric} {value:.4f})"]
+        broadcast_object_list(decision)
+        if decision[0] is not None:
+            import optuna
+            raise optuna.TrialPruned(decision[0])

@@ -1,0 +1,61 @@
+"""Fixtures of the sweep tests: fresh Optuna storages (SQLite, PostgreSQL) and MLflow stores."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def empty_mlflow_db(tmp_path_factory):
+    """An MLflow SQLite store with its tables created (that takes MLflow ~10 s; copying, none)."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path, empty_mlflow_db):
+    shutil.copy(empty_mlflow_db, tmp_path / "mlflow.db")
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture
+def sqlite_storage(tmp_path):
+    return f"sqlite:///{tmp_path / 'optuna.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of the local server of scripts/postgres.sh (started here if it is not running)."""
+    try:
+        done = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "--start-only"],
+                              capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.skip("scripts/postgres.sh --start-only: the PostgreSQL server did not start within 120 s")
+    if done.returncode != 0:
+        pytest.skip(f"scripts/postgres.sh --start-only could not start PostgreSQL (exit {done.returncode}): "
+                    f"{done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def postgres_storage(postgres_server):
+    """A new, empty database on the local server, dropped afterwards."""
+    import sqlalchemy
+
+    name = f"sweep_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
