@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -10,6 +11,16 @@ import dsla  # noqa: F401
 from pipeline.checkpoints import trust_checkpoints_under
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Train on one thread: on a shared 2-core machine, OpenMP threads of concurrent jobs spin
+    against each other and a smoke run takes several times longer than on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def run_config(profile, variant, data_root, work_dir, **changes):
