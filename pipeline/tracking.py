@@ -144,6 +144,14 @@ class Tracker:
         self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, step or 0) for k, v in metrics.items()
                                                if v is not None])
 
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add params the run does not have yet (MLflow params cannot change once logged)."""
+        from mlflow.entities import Param
+        have = self.client.get_run(run_id).data.params
+        new = {k: v for k, v in flat_params(params).items() if k not in have}
+        if new:
+            self.client.log_batch(run_id, params=[Param(k, v) for k, v in new.items()])
+
     def log_artifacts(self, run_id: str, paths: list[str | os.PathLike], artifact_path: str | None = None) -> None:
         for path in paths:
             if Path(path).is_dir():

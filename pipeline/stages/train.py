@@ -94,6 +94,17 @@ def apply_overrides(cfg, overrides: dict, config: str) -> None:
     cfg.merge_from_dict(merge)
 
 
+def effective_knobs(cfg) -> dict:
+    """The method knobs the run trains with, overridden or from the config (for MLflow params)."""
+    head = cfg.model.bbox_head
+    knobs = {knob: head[key.rsplit(".", 1)[1]] for knob, key in OVERRIDE_KEYS.items() if key.rsplit(".", 1)[1] in head}
+    necks = cfg.model.get("neck")
+    for neck in necks if isinstance(necks, (list, tuple)) else [necks]:
+        if neck and neck.get("type") == "FeatureShuffle":
+            knobs["S"] = neck["shuffle_channels"]
+    return knobs
+
+
 def build_config(*, config: str, data_root: str, overrides: dict, seed: int, work_dir: Path,
                  run_id: str | None = None, tracking_uri: str | None = None, progress: bool = True):
     """The mmengine Config of one training run (see the module docstring for what changes)."""
@@ -138,6 +149,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     config_file = work_dir / CONFIG_FILE
     cfg.dump(str(config_file))
     if ctx.run_id:
+        ctx.tracker.log_params(ctx.run_id, effective_knobs(cfg))
         ctx.tracker.log_artifacts(ctx.run_id, [config_file])
 
     launcher = ctx.settings.get("launcher", "none")

@@ -90,7 +90,10 @@ def test_mlflow_holds_stage_runs_with_keys_curves_and_table_children(reproduced)
         epochs = len(record.result["epochs"])
         assert [m.step for m in client.get_metric_history(run.info.run_id, "val/AP")] == list(range(1, epochs + 1))
         assert len(client.get_metric_history(run.info.run_id, "train/loss_o2o_cls")) == epochs
+        if run.data.params["variant"] in ("fs", "dsla_fs"):
+            assert int(run.data.params["S"]) > 0, "S is logged even when the table does not set it"
         if run.data.params["variant"] in ("dsla", "dsla_fs"):
+            assert {"K", "t_max", "t_min", "lambda_o2o", "lambda_sla"} <= set(run.data.params)
             assert len(client.get_metric_history(run.info.run_id, "train/loss_sla_cls")) == epochs
             t_j = [m.value for m in client.get_metric_history(run.info.run_id, "sla/T_j")]
             assert len(t_j) == epochs and math.isclose(t_j[0], float(run.data.params["t_max"]))
