@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 LABELS = {"baseline": "baseline (O2O)", "dsla_fs": "DSLA + FS", "dsla": "DSLA", "fs": "FS"}
 COLOURS = {"baseline": "tab:blue", "dsla_fs": "tab:red", "dsla": "tab:orange", "fs": "tab:green"}
@@ -20,10 +21,13 @@ def convergence_epoch(curve: list[tuple[int, float]], fraction: float = 0.95) ->
     return next(epoch for epoch, ap in curve if ap >= fraction * final)
 
 
-def plot_figure4(panels: dict[str, dict[str, list[tuple[int, float]]]], path: Path, title: str) -> Path:
-    """One panel per dataset, AP (%) per epoch per variant, convergence epochs marked."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-    for ax, (dataset, curves) in zip(axes[0], panels.items()):
+def plot_figure4(panels: dict[str, dict[str, list[tuple[int, float]]]], path: Path, title: str,
+                 order: list[str] = ()) -> Path:
+    """One panel per dataset (`order` first), AP (%) per epoch per variant, convergence epochs marked."""
+    datasets = [d for d in order if d in panels] + [d for d in panels if d not in order]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        curves = panels[dataset]
         for variant, curve in curves.items():
             if not curve:
                 continue
@@ -37,6 +41,7 @@ def plot_figure4(panels: dict[str, dict[str, list[tuple[int, float]]]], path: Pa
             ax.annotate(f"epoch {converged}", (converged, 100 * ap), textcoords="offset points",
                         xytext=(4, -12), color=colour, fontsize=8)
         ax.set_title(dataset)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("AP (%)")
         ax.grid(alpha=0.3)

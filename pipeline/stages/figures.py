@@ -31,7 +31,8 @@ def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> dict:
 
     spec = definitions().FIGURE4
     panels = curves_from(inputs)
-    png = plot_figure4(panels, Path(ctx.work_dir) / f"{figure}.png", f"{spec.title} — profile {profile}")
+    png = plot_figure4(panels, Path(ctx.work_dir) / f"{figure}.png", f"{spec.title} — profile {profile}",
+                       order=[dataset for dataset, _ in spec.panels])
     convergence = {f"{d}/{v}": convergence_epoch(curve) for d, curves in panels.items() for v, curve in curves.items()}
     if ctx.run_id:
         ctx.tracker.log_metrics(ctx.run_id, {f"convergence_epoch/{k}": v for k, v in convergence.items() if v})

@@ -55,8 +55,9 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         sections.append((out_dir / f"{name}.md").read_text())
     figure_png, figure_caption, convergence = "figure4.png", "(Figure 4 has not been produced yet.)", ""
     if figure is not None:
-        files.append(plot_figure4(figure["panels"], out_dir / "figure4.png",
-                                  f"{definitions().FIGURE4.title} — profile {profile}"))
+        spec = definitions().FIGURE4
+        files.append(plot_figure4(figure["panels"], out_dir / "figure4.png", f"{spec.title} — profile {profile}",
+                                  order=[dataset for dataset, _ in spec.panels]))
         figure_caption = figure["caption"]
         frame = convergence_frame(figure)
         files += write_table(frame, out_dir, "figure4_convergence", "Convergence epochs, ours beside the paper's.")
