@@ -52,8 +52,18 @@ def crowdhuman_detections(predictions: list[dict], path: Path) -> Path:
     return write_odgt(path, records)
 
 
-def coco_detections(predictions: list[dict], gt_json: Path, path: Path) -> Path:
-    category_ids = [c["id"] for c in sorted(json.loads(gt_json.read_text())["categories"], key=lambda c: c["id"])]
+def coco_detections(predictions: list[dict], gt_json: Path, path: Path, classes=None) -> Path:
+    """COCO results; label i is the category named `classes[i]` (the dataset's metainfo, as mmdet's
+    CocoDataset numbers its labels), or the i-th category by id when the config names no classes."""
+    categories = json.loads(gt_json.read_text())["categories"]
+    if classes:
+        by_name = {c["name"]: c["id"] for c in categories}
+        missing = [name for name in classes if name not in by_name]
+        if missing:
+            raise ValueError(f"{gt_json}: no category named {missing} (the config's classes: {list(classes)})")
+        category_ids = [by_name[name] for name in classes]
+    else:
+        category_ids = [c["id"] for c in sorted(categories, key=lambda c: c["id"])]
     results = []
     for pred in predictions:
         instances = pred["pred_instances"]
@@ -64,6 +74,11 @@ def coco_detections(predictions: list[dict], gt_json: Path, path: Path) -> Path:
                             "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
     path.write_text(json.dumps(results))
     return path
+
+
+def dataset_classes(config: str):
+    from mmengine.config import Config
+    return Config.fromfile(config).val_dataloader.dataset.get("metainfo", {}).get("classes")
 
 
 def _numpy(value):
@@ -81,7 +96,7 @@ def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict
         detections = crowdhuman_detections(predictions, work_dir / "detections.odgt")
     else:
         from dsla.evaluation.coco import coco_ap as score
-        detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json")
+        detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json", dataset_classes(trained["config"]))
     metrics = {k: float(v) for k, v in score(gt, detections).items()}
     if ctx.run_id:
         ctx.tracker.log_metrics(ctx.run_id, metrics)

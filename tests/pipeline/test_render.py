@@ -56,3 +56,4 @@ def test_figure4_png_is_written(tmp_path):
     path = plot_figure4({"crowdhuman": {"baseline": [(1, 0.1), (2, 0.3)], "dsla_fs": [(1, 0.2), (2, 0.35)]}},
                         tmp_path / "f.png", "Figure 4")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
