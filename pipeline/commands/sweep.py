@@ -14,6 +14,7 @@ is retried, only what is missing runs. `optuna-dashboard <storage>` shows the st
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def sweep_command(args) -> int:
                            grid=args.grid, pruner=spec, trials=args.trials, timeout=args.timeout, seed=args.seed)
         objective = TrainObjective(storage=storage, study_name=name, pruner=spec, tracker=Tracker(uri, args.profile),
                                    store_root=STORE_DIR, work_root=WORK_DIR, data_root=args.data_root,
-                                   settings={"progress": not args.no_progress, "quiet": not args.verbose})
+                                   settings={"progress": not args.no_progress, "quiet": not args.verbose,
+                                             "threads": max(1, (os.cpu_count() or 1) // args.n_jobs) if args.n_jobs > 1 else None})
         out = Path(args.out or Path("reports") / "out" / args.profile / "sweeps" / name).resolve()
         print(f"sweep {name}: {sweep.kind} over {sweep.describe()['space']} in profile {args.profile}; "
               f"storage {redact(storage)}", flush=True)

@@ -49,7 +49,7 @@ def best(study) -> dict | None:
 def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
     """The sweep's result as Markdown, CSV and LaTeX files in `out_dir`."""
     from ..render import markdown, table_frame, write_table
-    from ..stages.tables import aggregate_rows, caption
+    from ..stages.tables import aggregate_rows, caption, paper_grid_ids
     from optuna.trial import TrialState
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -63,10 +63,10 @@ def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
                                "train_run_id": trial.user_attrs.get(TRAIN_RUN)}
         rows = aggregate_rows(sweep.table, inputs)
         text = caption(sweep.table, sweep.profile, 1, rows) + f"  \nOptuna study `{study.study_name}`."
-        return write_table(table_frame(sweep.table, rows), out_dir, name, text)
+        return write_table(table_frame(sweep.table, rows, paper_grid_ids(sweep.table.name)), out_dir, name, text)
     frame = trials_frame(study)
     md, csv = out_dir / f"{name}.md", out_dir / f"{name}.csv"
-    shown = frame.fillna("").astype(str)
+    shown = frame.astype(object).where(frame.notna(), "").astype(str)
     md.write_text(f"**Search `{study.study_name}`** (profile `{sweep.profile}`): TPE over K, T^max, T^min "
                   f"(T^min <= T^max); AP as a fraction; {epochs_spent(study)} epochs trained in all.\n\n"
                   f"{markdown(shown)}\n")

@@ -65,6 +65,7 @@ def assert_grid_done_once(setup, log, mlflow_uri):
     return made
 
 
+@pytest.mark.slow  # two fresh processes importing MLflow: ~30 s
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_two_workers_started_by_hand_share_one_grid_study(backend, request, tmp_path, mlflow_uri):
     storage = request.getfixturevalue(f"{backend.replace('postgresql', 'postgres')}_storage")
@@ -76,6 +77,7 @@ def test_two_workers_started_by_hand_share_one_grid_study(backend, request, tmp_
     assert len({c["pid"] for c in made}) == 2, "one worker did all the work: the test proves nothing"
 
 
+@pytest.mark.slow
 def test_n_jobs_workers_spend_exactly_the_search_budget(tmp_path, sqlite_storage, mlflow_uri):
     setup = make_setup("search", sqlite_storage, mlflow_uri, trials=6, startup_trials=2)
     log = str(tmp_path / "calls.jsonl")
@@ -101,6 +103,7 @@ def test_a_failing_trial_is_recorded_failed_and_the_sweep_goes_on(tmp_path, sqli
     assert parent.data.tags["best.K"] == "7"
 
 
+@pytest.mark.slow
 def test_a_killed_workers_trial_is_detected_and_run_again(tmp_path, sqlite_storage, mlflow_uri):
     setup = make_setup("k", sqlite_storage, mlflow_uri, grid="smoke", heartbeat_interval=1, grace_period=2)
     context = get_context("spawn")
