@@ -116,10 +116,10 @@ def measure(quick: bool = False, profile: str = "tiny", grid: str = "paper", tri
                      "–" if ap is None else f"{ap:.2f}", "never" if reached is None else reached,
                      pruned_epochs(study["study"]), f"{study['seconds']:.0f}"))
         if study is not grid_study:
-            gap = None if ap is None or grid_best is None else grid_best - ap
+            gap = None if ap is None or grid_best is None else ap - grid_best
             section.goals.append(Goal(f"{study['name']}: best AP within {AP_TOLERANCE} of the grid's best",
-                                      "no complete trial" if gap is None else f"{gap:+.2f} AP below",
-                                      f"<= {AP_TOLERANCE} AP", None if gap is None else gap <= AP_TOLERANCE))
+                                      "no complete trial" if gap is None else f"{gap:+.2f} AP vs the grid's best",
+                                      f">= -{AP_TOLERANCE} AP", None if gap is None else gap >= -AP_TOLERANCE))
             section.goals.append(ratio_goal(f"{study['name']}: epochs / grid epochs",
                                             study["epochs"] / max(grid_study["epochs"], 1), EPOCH_SHARE))
     section.table(("study", "trials", "epochs", "epochs / grid", "best AP", f"epochs to grid best - {AP_TOLERANCE}",

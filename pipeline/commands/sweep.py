@@ -69,10 +69,11 @@ def sweep_command(args) -> int:
         Pipeline(args.profile, data_root=args.data_root)  # checks profile and --data-root early
         setup = SweepSetup(kind=args.kind, profile=args.profile, storage=storage, study_name=name, tracking_uri=uri,
                            grid=args.grid, pruner=spec, trials=args.trials, timeout=args.timeout, seed=args.seed)
+        threads = max(1, (os.cpu_count() or 1) // args.n_jobs) if args.n_jobs > 1 else None  # as `run --jobs`
         objective = TrainObjective(storage=storage, study_name=name, pruner=spec, tracker=Tracker(uri, args.profile),
                                    store_root=STORE_DIR, work_root=WORK_DIR, data_root=args.data_root,
                                    settings={"progress": not args.no_progress, "quiet": not args.verbose,
-                                             "threads": max(1, (os.cpu_count() or 1) // args.n_jobs) if args.n_jobs > 1 else None})
+                                             "threads": threads})
         out = Path(args.out or Path("reports") / "out" / args.profile / "sweeps" / name).resolve()
         print(f"sweep {name}: {sweep.kind} over {sweep.describe()['space']} in profile {args.profile}; "
               f"storage {redact(storage)}", flush=True)
@@ -80,6 +81,10 @@ def sweep_command(args) -> int:
     except (ValueError, FileNotFoundError, TrackingUnavailable) as exc:
         print(f"pipeline sweep: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\npipeline sweep: interrupted; the running trials are queued again: run the same command to resume",
+              file=sys.stderr)
+        return 130
     counts = ", ".join(f"{n} {state.lower()}" for state, n in result["counts"].items() if n)
     print(f"\nstudy {name}: {counts}; {result['epochs']} epochs trained"
           + ("" if result["finished"] else " (not finished: run the same command to resume)"))

@@ -59,7 +59,7 @@ class SweepRuns:
     def trial_finished(self, run_id: str, frozen, curve: list[float] | None = None) -> None:
         """Record the trial's outcome (`frozen`: its FrozenTrial after `tell`)."""
         attrs, state = frozen.user_attrs, frozen.state.name
-        metrics = dict(attrs.get(summary.METRICS, {}))
+        metrics = dict(attrs.get(summary.METRICS) or {})
         metrics[summary.EPOCHS] = attrs.get(summary.EPOCHS, 0)
         self.tracker.log_metrics(run_id, metrics)
         values = curve if curve is not None else [frozen.intermediate_values[s] for s in sorted(frozen.intermediate_values)]

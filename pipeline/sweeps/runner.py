@@ -188,8 +188,9 @@ def run_trial(study, storage, trial, sweep: Sweep, params: dict, objective: Call
     import optuna
     from optuna.trial import TrialState
 
-    for stale in (summary.ERROR, summary.PRUNED_AT, summary.METRICS):  # a queued retry inherits its original's
-        if stale in trial.user_attrs:
+    inherited = (summary.ERROR, summary.PRUNED_AT, summary.METRICS, summary.DATA, summary.TRAIN_RUN, summary.EVALUATE_RUN)
+    for stale in inherited:  # a queued retry starts with its original's user attributes
+        if trial.user_attrs.get(stale) is not None:
             trial.set_user_attr(stale, None)
     retry_of = storage.get_trial(trial._trial_id).system_attrs.get("failed_trial")
     child = runs.trial_started(parent, trial.number, params, retry_of)

@@ -57,7 +57,7 @@ def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
         inputs = {}
         for trial in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
             row = sweep.row_id(trial.params)
-            if row is not None and METRICS in trial.user_attrs:
+            if row is not None and trial.user_attrs.get(METRICS):
                 inputs[row] = {"metrics": trial.user_attrs[METRICS], "run": trial.params,
                                "data": trial.user_attrs.get(DATA, ""), "run_id": trial.user_attrs.get(EVALUATE_RUN),
                                "train_run_id": trial.user_attrs.get(TRAIN_RUN)}
