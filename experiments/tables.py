@@ -55,6 +55,16 @@ class Train:
             raise ValueError(f"variant {self.variant!r} has no SLA branch; cannot set {sorted(sla_knobs)}")
         if self.S is not None and not has_fs:
             raise ValueError(f"variant {self.variant!r} has no Feature Shuffle; cannot set S")
+        if self.K is not None and not (isinstance(self.K, int) and self.K > 0):
+            raise ValueError(f"K={self.K!r}: the number of soft anchors must be a positive integer")
+        for name in ("t_max", "t_min"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}={value!r}: a soft-label scale must be in [0, 1]")
+        t_max = DSLA_DEFAULTS["t_max"] if self.t_max is None else self.t_max
+        t_min = DSLA_DEFAULTS["t_min"] if self.t_min is None else self.t_min
+        if has_sla and t_min > t_max:
+            raise ValueError(f"t_min={t_min!r} > t_max={t_max!r}: T^min must not exceed T^max (eq. 4)")
 
     def overrides(self) -> dict:
         """The method knobs this run sets: the paper's K/T defaults for SLA variants plus any given.
