@@ -87,6 +87,10 @@ def run_command(args) -> int:
         print(f"\n{todo} of {len(items)} stages would run; {len(items) - todo} are cached.")
         return 0
 
+    unwritable = _unwritable([Path(STORE_DIR), Path(WORK_DIR), _report_dir(args)])
+    if unwritable:
+        print(f"pipeline run: {unwritable}", file=sys.stderr)
+        return 2
     from ..tracking import Tracker, TrackingUnavailable, check_reachable
     uri = _tracking_uri(args)
     try:
@@ -105,6 +109,21 @@ def run_command(args) -> int:
     _render(args, pipeline, store, uri, tracker.commit)
     _summary(report, time.time() - started, _report_dir(args), uri)
     return 0 if report.ok else 1
+
+
+def _unwritable(folders: list[Path]) -> str | None:
+    """The first output folder that could not be created or written to, as an error line; else None.
+
+    Checked on the folder or its nearest existing ancestor, so nothing is created before the run.
+    """
+    for folder in folders:
+        existing = folder.resolve()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            problem = "not a folder" if not existing.is_dir() else "not writable"
+            return f"output folder {folder} cannot be written: {existing} is {problem}"
+    return None
 
 
 def _progress(items, enabled: bool):
