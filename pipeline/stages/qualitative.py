@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..console import console_to
+
 SCORE_THRESHOLD = 0.3
 NUM_IMAGES = 3
 
@@ -115,7 +117,9 @@ def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, 
     files = detection_panels(gt, root / "Images", {"baseline": Path(baseline["detections"]),
                                                   "DSLA + FS": Path(dsla["detections"])}, out_dir)
     first = _crowded_ids(load_odgt(gt), 1)[0]
-    before, after = feature_maps(dsla_trained["config"], dsla_trained["checkpoint"], root / "Images" / f"{first}.jpg")
+    with console_to(out_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
+        before, after = feature_maps(dsla_trained["config"], dsla_trained["checkpoint"],
+                                     root / "Images" / f"{first}.jpg")
     files.append(plot_feature_maps(before, after, out_dir / "feature_shuffle.png"))
     if ctx.run_id:
         ctx.tracker.log_artifacts(ctx.run_id, files, "qualitative")

@@ -49,7 +49,8 @@ def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
     lines = [f"**{table.name.replace('table', 'Table ')}: {table.title}.**",
              f"Ours: profile `{profile}`, {spread}" + (f"; data: {'; '.join(data)}" if data else "") + ".",
              "Paper: the numbers printed in the paper (reports/paper/)."
-             + (" AP, MR-2, JI, Recall in %." if set(table.metrics) & set(PERCENT) else "")]
+             + (f" {', '.join(m for m in table.metrics if m in PERCENT)} in %."
+                if set(table.metrics) & set(PERCENT) else "")]
     if table.note:
         lines.append(table.note)
     return "  \n".join(lines)
