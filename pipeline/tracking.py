@@ -125,6 +125,7 @@ class Tracker:
     @contextlib.contextmanager
     def stage_run(self, node, key: str) -> Iterator[str]:
         """The run of one stage execution: FINISHED on success, FAILED with `dsla.error` otherwise."""
+        self.end_abandoned_runs(key, node.params.get("dataset"))
         run_id = self.start_run(node.name, node.params.get("dataset"),
                                 tags={"dsla.stage": node.stage.name, "dsla.key": key, "dsla.node": node.name},
                                 params={"profile": self.profile, **node.params})
@@ -135,6 +136,17 @@ class Tracker:
             self.client.set_terminated(run_id, "FAILED" if isinstance(exc, Exception) else "KILLED")
             raise
         self.client.set_terminated(run_id, "FINISHED")
+
+    def end_abandoned_runs(self, key: str, dataset: str | None) -> None:
+        """Mark KILLED the runs of `key` still RUNNING: their process died (e.g. `kill -9`).
+
+        Called when `key` starts again; the engine starts a key only when no live process holds it.
+        """
+        stale = self.client.search_runs([self.experiment_id(dataset)],
+                                        filter_string=f"tags.`dsla.key` = '{key}' and attributes.status = 'RUNNING'")
+        for run in stale:
+            self.client.set_tag(run.info.run_id, "dsla.error", "killed: its process died before the stage ended")
+            self.client.set_terminated(run.info.run_id, "KILLED")
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int | None = None) -> None:
         import time

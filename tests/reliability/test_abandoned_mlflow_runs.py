@@ -1,0 +1,31 @@
+"""A stage whose process died (kill -9) leaves its MLflow run RUNNING; the next execution of the
+same key ends it as KILLED instead of leaving it open forever."""
+from __future__ import annotations
+
+from pipeline import engine
+from pipeline.engine import Node, Stage
+from pipeline.store import ResultStore
+from pipeline.tracking import Tracker
+
+
+def answer(ctx, dataset):
+    return {"answer": 42}
+
+
+def test_rerun_of_a_killed_key_ends_its_abandoned_run(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "smoke", commit="abc")
+    node = Node("answer:crowdhuman", Stage("answer", answer), {"dataset": "crowdhuman"})
+    other = Node("answer:crowdhuman-other", Stage("answer", answer), {"dataset": "crowdhuman", "x": 1})
+    # What a killed process leaves behind: runs started, never terminated.
+    abandoned = tracker.start_run(node.name, "crowdhuman", tags={"dsla.key": node.key})
+    unrelated = tracker.start_run(other.name, "crowdhuman", tags={"dsla.key": other.key})
+
+    report = engine.run([node], ResultStore(tmp_path / "store"), work_root=tmp_path / "w", tracker=tracker)
+    assert report.ok
+
+    client = tracker.client
+    old = client.get_run(abandoned)
+    assert old.info.status == "KILLED" and "killed" in old.data.tags["dsla.error"]
+    assert client.get_run(unrelated).info.status == "RUNNING", "only the re-run key's runs are ended"
+    new = client.get_run(ResultStore(tmp_path / "store").load(node.key).data["run_id"])
+    assert new.info.status == "FINISHED" and new.info.run_id != abandoned
