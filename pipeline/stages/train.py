@@ -3,9 +3,10 @@
 The config is loaded as written, then only these keys are changed (the contract with the
 method's configs): the data roots of every dataloader and evaluator (to the prepared data), the
 method knobs of the run (`OVERRIDE_KEYS`), `randomness.seed`, `work_dir = work_dirs/<key>/`,
-validation after every epoch (Figure 4 needs the curve), and two hooks: `EpochRecordHook` (the
-per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same curves, the loss terms and
-T_j into this stage's MLflow run). `ctx.settings["train_hooks"]` adds hooks that only watch or stop
+validation after every epoch (Figure 4 needs the curve), and three hooks: `EpochSeedHook` (each
+epoch's randomness from (seed, epoch), so a resumed run equals an uninterrupted one),
+`EpochRecordHook` (the per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same
+curves, the loss terms and T_j into this stage's MLflow run). `ctx.settings["train_hooks"]` adds hooks that only watch or stop
 a run, never change its result (a sweep's `OptunaPruningHook`), so they are not part of the key.
 
 `resume=True`: a run killed mid-way continues from its last checkpoint at the next `pipeline run`
@@ -118,7 +119,7 @@ def build_config(*, config: str, data_root: str, overrides: dict, seed: int, wor
     cfg.resume = True
     cfg.load_from = None
     cfg.train_cfg.val_interval = 1
-    hooks = [dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
+    hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
                   description=work_dir.name)]
     if run_id and tracking_uri:
         hooks.append(dict(type="MLflowMetricsHook", tracking_uri=tracking_uri, run_id=run_id))

@@ -1,0 +1,76 @@
+"""`kill -9` during a real training stage (smoke profile), then run again: the training resumes
+from its last checkpoint, no epoch is trained twice, the result equals an uninterrupted run with
+the same seed, and no MLflow run is left RUNNING."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline import engine
+from pipeline.digest import REPO_ROOT
+from pipeline.graph import Pipeline, definitions
+from pipeline.store import DONE, MISSING, ResultStore
+from pipeline.tracking import Tracker
+
+pytestmark = pytest.mark.slow
+
+TRAIN_ONE_RUN = """
+import sys
+from pipeline import engine
+from pipeline.graph import Pipeline, definitions
+from pipeline.store import ResultStore
+from pipeline.tracking import Tracker
+node = Pipeline("smoke").train(definitions().Train("crowdhuman", "dsla_fs"))
+engine.run([node], ResultStore(".pipeline"), tracker=Tracker(sys.argv[1], "smoke", commit="test"),
+           settings={"progress": False, "threads": 1})
+"""
+
+
+def train_node():
+    return Pipeline("smoke").train(definitions().Train("crowdhuman", "dsla_fs"))
+
+
+def test_kill_9_mid_training_then_run_again_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    node = train_node()
+    work_dir = tmp_path / "work_dirs" / node.key
+    epochs_file = work_dir / "epochs.jsonl"
+    process = subprocess.Popen([sys.executable, "-c", TRAIN_ONE_RUN, uri], cwd=tmp_path,
+                               env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 300
+        while not (epochs_file.exists() and epochs_file.read_text().strip()):
+            assert process.poll() is None, f"training ended before epoch 1: {process.stderr.read()[-2000:]}"
+            assert time.time() < deadline, "timed out waiting for epoch 1"
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not (work_dir / "epoch_2.pth").exists(), "killed too late: epoch 2 already finished"
+    store = ResultStore(".pipeline")
+    assert store.load(node.key).status == MISSING
+
+    tracker = Tracker(uri, "smoke", commit="test")
+    resumed = engine.run([node], store, tracker=tracker, settings={"progress": False, "threads": 1})
+    outcome = resumed.outcomes[node.key]
+    assert outcome.status == DONE, outcome.error
+    [second_log] = [p.read_text() for p in work_dir.glob("*/*.log") if "resumed epoch: 1" in p.read_text()]
+    assert "Epoch(train) [2][" in second_log and "Epoch(train) [1][" not in second_log, \
+        "the run after the kill trains epoch 2 only"
+
+    reference = engine.run([node], ResultStore("reference_store"), work_root="reference_work",
+                           settings={"progress": False, "threads": 1}).outcomes[node.key]
+    assert reference.status == DONE, reference.error
+    assert outcome.result["epochs"] == reference.result["epochs"], "same seed, same metrics, killed or not"
+
+    runs = tracker.client.search_runs([tracker.experiment_id("crowdhuman")])
+    statuses = sorted(r.info.status for r in runs if r.data.tags.get("dsla.key") == node.key)
+    assert statuses == ["FINISHED", "KILLED"], statuses
+    assert not [r for r in runs if r.info.status == "RUNNING"]
