@@ -28,7 +28,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from .store import DONE, FAILED, INCOMPLETE, RUNNING, ResultStore
+from .store import DONE, FAILED, INCOMPLETE, RUNNING, Record, ResultStore
 
 CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
 
@@ -43,6 +43,9 @@ class Stage:
     name: str
     func: Callable[..., dict]
     version: int = 1
+    # Whether a recorded result can still be used (e.g. the files it names are intact): None if
+    # so, else the reason; a rejected result counts as incomplete and the stage runs again.
+    check: Callable[[dict], str | None] | None = None
 
 
 class Node:
@@ -133,6 +136,16 @@ def in_order(targets: Iterable[Node]) -> list[Node]:
     return [nodes[key] for key in _graph(nodes).static_order()]
 
 
+def load_record(node: Node, store: ResultStore) -> Record:
+    """The store's record of `node`; a done one its stage's `check` rejects counts as incomplete."""
+    record = store.load(node.key)
+    if record.status == DONE and node.stage.check is not None:
+        problem = node.stage.check(record.result)
+        if problem:
+            return Record(INCOMPLETE, {"error": problem})
+    return record
+
+
 def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: Any = None,
             settings: Mapping[str, Any] | None = None) -> dict:
     """Run one node and record its outcome in the store (also the body of a worker process)."""
@@ -200,7 +213,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                 if blocked:
                     finish(Outcome(node, SKIPPED, error=f"upstream {blocked[0].name} {report.outcomes[blocked[0].key].status}"))
                     continue
-                record = store.load(key)
+                record = load_record(node, store)
                 if record.status == DONE:
                     finish(Outcome(node, CACHED, result=record.result))
                     continue
@@ -243,7 +256,7 @@ def plan(targets: Iterable[Node], store: ResultStore) -> list[PlanItem]:
     """In execution order: what `run` would do with each node, and why."""
     items = []
     for node in in_order(targets):
-        record = store.load(node.key)
+        record = load_record(node, store)
         if record.status == DONE:
             items.append(PlanItem(node, "reuse", "cached"))
         elif record.status == RUNNING:
@@ -251,7 +264,7 @@ def plan(targets: Iterable[Node], store: ResultStore) -> list[PlanItem]:
         elif record.status == FAILED:
             items.append(PlanItem(node, "run", f"failed before: {record.error}"))
         elif record.status == INCOMPLETE:
-            items.append(PlanItem(node, "run", "incomplete result (half-written); running again"))
+            items.append(PlanItem(node, "run", f"incomplete result ({record.error}); running again"))
         else:
             items.append(PlanItem(node, "run", _why_new_key(node, store.last_run_of(node.name))))
     return items

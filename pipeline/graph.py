@@ -25,7 +25,7 @@ from .engine import Node, Stage
 from .stages import complexity, evaluate, figures, prepare, qualitative, report, tables, train
 
 PREPARE = Stage("prepare", prepare.prepare, version=1)
-TRAIN = Stage("train", train.train, version=1)
+TRAIN = Stage("train", train.train, version=1, check=train.check_result)
 EVALUATE = Stage("evaluate", evaluate.evaluate, version=1)
 COMPLEXITY = Stage("complexity", complexity.complexity, version=1)
 TABLE = Stage("table", tables.make_table, version=1)

@@ -10,13 +10,16 @@ curves, the loss terms and T_j into this stage's MLflow run). `ctx.settings["tra
 a run, never change its result (a sweep's `OptunaPruningHook`), so they are not part of the key.
 
 `resume=True`: a run killed mid-way continues from its last checkpoint at the next `pipeline run`
-(its key, hence its work_dir, is the same). Launchers: in-process by default; `torchrun` or Slurm
+(its key, hence its work_dir, is the same); truncated checkpoints are deleted first and the
+run resumes from the newest intact one (`drop_broken_checkpoints`). A recorded training whose
+checkpoint was truncated since runs again (`check_result`, the stage's result check). Launchers: in-process by default; `torchrun` or Slurm
 (`ctx.settings["launcher"]`) run `pipeline.train_worker` on the dumped config, see
 `pipeline.launch`.
 """
 from __future__ import annotations
 
 import subprocess
+import zipfile
 from pathlib import Path
 
 from .. import launch
@@ -127,6 +130,40 @@ def build_config(*, config: str, data_root: str, overrides: dict, seed: int, wor
     return cfg
 
 
+def intact_checkpoint(path: Path) -> bool:
+    """Whether `path` is a whole torch checkpoint: a zip archive whose central directory, written
+    last, is there (a truncated file has lost it). Cheap: reads the archive's index, not the weights."""
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def drop_broken_checkpoints(work_dir: Path) -> list[Path]:
+    """Delete truncated `epoch_*.pth` files and point `last_checkpoint` at the newest intact one
+    (or remove it: training starts over), so `resume=True` never loads a broken file."""
+    broken = [path for path in work_dir.glob("epoch_*.pth") if not intact_checkpoint(path)]
+    for path in broken:
+        path.unlink()
+    marker = work_dir / "last_checkpoint"
+    if marker.exists() and not Path(marker.read_text().strip()).exists():
+        intact = sorted(work_dir.glob("epoch_*.pth"), key=lambda path: int(path.stem.split("_")[1]))
+        if intact:
+            marker.write_text(str(intact[-1]))
+        else:
+            marker.unlink()
+    return broken
+
+
+def check_result(result: dict) -> str | None:
+    """Why a recorded training can no longer be used (its checkpoint is gone or truncated), if so."""
+    checkpoint = Path(result["checkpoint"])
+    if not intact_checkpoint(checkpoint):
+        return f"checkpoint {checkpoint} is missing or truncated"
+    return None
+
+
 def last_checkpoint(work_dir: Path) -> Path:
     marker = work_dir / "last_checkpoint"
     if not marker.exists():
@@ -142,6 +179,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
 
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
+    drop_broken_checkpoints(work_dir)
     tracking_uri = ctx.tracker.uri if ctx.tracker is not None else None
     cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
                        work_dir=work_dir, run_id=ctx.run_id, tracking_uri=tracking_uri,
