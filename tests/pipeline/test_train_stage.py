@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -20,11 +21,10 @@ from pipeline.store import DONE, ResultStore
 pytestmark = pytest.mark.slow
 
 KILL_AFTER_EPOCH_1 = """
-import sys
-from pipeline import engine, profiles
-from pipeline.graph import Pipeline, definitions
+import pickle, sys
+from pipeline import engine
 from pipeline.store import ResultStore
-node = Pipeline("smoke").train(definitions().Train("crowdhuman", "baseline"))
+node = pickle.load(open(sys.argv[1], "rb"))
 engine.run([node], ResultStore(".pipeline"), settings={"progress": False})
 """
 
@@ -33,7 +33,9 @@ def wait_for(condition, timeout: float, what: str, process=None) -> None:
     deadline = time.time() + timeout
     while not condition():
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"the training process ended (code {process.returncode}) before {what}")
+            records = [p.read_text()[-1500:] for p in Path(".pipeline").glob("*/result.json")]
+            raise AssertionError(f"the training process ended (code {process.returncode}) before {what}; "
+                                 f"stderr: {process.stderr.read().decode()[-1500:]}; records: {records}")
         if time.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
@@ -45,7 +47,8 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path, monkeypatc
     work_dir = tmp_path / "work_dirs" / node.key
     epochs_file = work_dir / "epochs.jsonl"
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen([sys.executable, "-c", KILL_AFTER_EPOCH_1], cwd=tmp_path, env=env,
+    (tmp_path / "node.pkl").write_bytes(pickle.dumps(node))  # the very node (and key) resumed below
+    process = subprocess.Popen([sys.executable, "-c", KILL_AFTER_EPOCH_1, "node.pkl"], cwd=tmp_path, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: epochs_file.exists() and epochs_file.read_text().strip(), 300,
