@@ -36,7 +36,9 @@ def register(subparsers) -> None:
                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("target", help="reproduce-tables, table1..table8 or figure4")
     _common(run)
-    run.add_argument("--jobs", type=int, default=1, help="run up to N independent stages in parallel processes")
+    run.add_argument("--jobs", type=int, default=None,
+                     help="run up to N independent stages in parallel processes (default: one per CPU core "
+                          "for the CPU profiles smoke and tiny, 1 for paper)")
     run.add_argument("--dry-run", action="store_true", help="list the stages that would run, and why")
     run.add_argument("--launcher", choices=LAUNCHERS, default="none",
                      help="how training runs: in this process, torchrun (pytorch) or Slurm")
@@ -71,7 +73,15 @@ def _tracking_uri(args) -> str:
     return args.tracking_uri or default_tracking_uri()
 
 
+def default_jobs(profile: str) -> int:
+    """One single-threaded job per core beats one job with all cores on a small CPU model; the
+    paper profile trains on GPUs, one training at a time."""
+    return 1 if profile == "paper" else os.cpu_count() or 1
+
+
 def run_command(args) -> int:
+    if args.jobs is None:
+        args.jobs = default_jobs(args.profile)
     try:
         pipeline = _pipeline(args)
         target = pipeline.target(args.target)
