@@ -68,8 +68,6 @@ class Pipeline:
         if profile == "paper" and data_root is None:
             raise ValueError("profile 'paper' trains on the real datasets: pass --data-root DIR "
                              "(with CrowdHuman/ and coco/ inside, see pipeline/profiles.py)")
-        if data_root is not None and not Path(data_root).is_dir():
-            raise FileNotFoundError(f"--data-root {data_root}: no such folder")
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
         self.profile, self.seeds = profile, seeds

@@ -97,6 +97,9 @@ def run_command(args) -> int:
         print(f"\n{todo} of {len(items)} stages would run; {len(items) - todo} are cached.")
         return 0
 
+    if args.data_root and not Path(args.data_root).is_dir():
+        print(f"pipeline run: --data-root {args.data_root}: no such folder", file=sys.stderr)
+        return 2
     unwritable = _unwritable([Path(STORE_DIR), Path(WORK_DIR), _report_dir(args)])
     if unwritable:
         print(f"pipeline run: {unwritable}", file=sys.stderr)
