@@ -4,6 +4,7 @@ the same seed, and no MLflow run is left RUNNING."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -19,13 +20,13 @@ from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow
 
+# The node is handed over pickled: keys hash the sources, which may change between two processes.
 TRAIN_ONE_RUN = """
-import sys
+import pickle, sys
 from pipeline import engine
-from pipeline.graph import Pipeline, definitions
 from pipeline.store import ResultStore
 from pipeline.tracking import Tracker
-node = Pipeline("smoke").train(definitions().Train("crowdhuman", "dsla_fs"))
+node = pickle.load(open(sys.argv[2], "rb"))
 engine.run([node], ResultStore(".pipeline"), tracker=Tracker(sys.argv[1], "smoke", commit="test"),
            settings={"progress": False, "threads": 1})
 """
@@ -41,7 +42,8 @@ def test_kill_9_mid_training_then_run_again_equals_an_uninterrupted_run(tmp_path
     node = train_node()
     work_dir = tmp_path / "work_dirs" / node.key
     epochs_file = work_dir / "epochs.jsonl"
-    process = subprocess.Popen([sys.executable, "-c", TRAIN_ONE_RUN, uri], cwd=tmp_path,
+    (tmp_path / "node.pkl").write_bytes(pickle.dumps(node))
+    process = subprocess.Popen([sys.executable, "-c", TRAIN_ONE_RUN, uri, "node.pkl"], cwd=tmp_path,
                                env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
