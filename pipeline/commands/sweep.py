@@ -2,7 +2,7 @@
 
     pipeline sweep k      [--profile tiny] [--grid paper]    GridSampler over Table 6's K grid
     pipeline sweep temps  [--profile tiny] [--grid paper]    GridSampler over Table 7's T^min x T^max grid
-    pipeline sweep search --trials N [--pruner median|hyperband|none]
+    pipeline sweep search --trials N [--pruner hyperband|median|none]
                                                              TPE over (K, T^max, T^min), T^min <= T^max
 Common options: --storage URL (default: optuna.db beside the MLflow SQLite store; a PostgreSQL URL
 lets workers on many machines share the study), --study-name, --n-jobs N (worker processes; more
@@ -31,7 +31,9 @@ def register(subparsers) -> None:
                         help="whose grid of experiments/tables.py to cover (k, temps) or span (search); "
                              "default: the paper's full grids")
     parser.add_argument("--trials", type=int, help="search: trials in the whole study (all workers together)")
-    parser.add_argument("--pruner", choices=PRUNERS, help="search: prune by per-epoch AP (default: median)")
+    parser.add_argument("--pruner", choices=PRUNERS,
+                        help="search: prune by per-epoch AP (default: hyperband, which wasted fewer epochs than "
+                             "median in benchmarks/bench_sweep.py)")
     parser.add_argument("--storage", help="Optuna storage URL (default: sqlite optuna.db beside the MLflow store)")
     parser.add_argument("--study-name", help="default: <kind>-<profile>[-grid-<grid>][-<pruner>]")
     parser.add_argument("--n-jobs", type=int, default=1, help="worker processes on this machine")
@@ -59,7 +61,7 @@ def sweep_command(args) -> int:
         if sweep.is_grid and (args.pruner or args.trials):
             raise ValueError("grid sweeps train every point to the end (they are the rows of Tables 6 and 7): "
                              "--pruner and --trials are for `pipeline sweep search`")
-        pruner = None if sweep.is_grid else (args.pruner or "median")
+        pruner = None if sweep.is_grid else (args.pruner or "hyperband")
         uri = args.tracking_uri or default_tracking_uri()
         check_reachable(uri)
         storage = normalize(args.storage) if args.storage else default_storage(uri)

@@ -8,12 +8,13 @@ PRUNERS = ("median", "hyperband", "none")
 def pruner_spec(name: str | None, max_epochs: int) -> dict | None:
     """The spec of `--pruner name` for trials of `max_epochs` epochs (None: no pruning).
 
-    median: prune a trial whose AP at an epoch is below the median of earlier trials at that epoch,
-    once 2 trials have finished and from its second epoch on. hyperband: successive halving from 1
-    epoch up to the full schedule, keeping a third at each rung (reduction factor 3).
+    median: prune a trial whose AP after an epoch is below the median of earlier trials after that
+    epoch, once 2 trials have finished, from its first epoch on (steps are epochs, counted from 1).
+    hyperband: successive halving from 1 epoch up to the full schedule, keeping a third at each
+    rung (reduction factor 3).
     """
     if name == "median":
-        return {"type": "MedianPruner", "n_startup_trials": 2, "n_warmup_steps": 1}
+        return {"type": "MedianPruner", "n_startup_trials": 2, "n_warmup_steps": 0}
     if name == "hyperband":
         return {"type": "HyperbandPruner", "min_resource": 1, "max_resource": max_epochs, "reduction_factor": 3}
     if name in (None, "none"):
