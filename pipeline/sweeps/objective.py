@@ -61,7 +61,7 @@ class TrainObjective:
                 result = train_and_evaluate(sweep.profile, run, store=store, tracker=self.tracker,
                                             settings=settings, data_root=self.data_root, work_root=self.work_root)
                 break
-            except RuntimeError as exc:
+            except RuntimeError:
                 stages = in_order([node])  # upstream first
                 busy = [n for n in stages if store.load(n.key).status == RUNNING]
                 if busy:  # another worker runs a stage this point needs: wait for it, then ask again
@@ -72,8 +72,9 @@ class TrainObjective:
                 if train_record.status == FAILED and str(train_record.error).startswith("TrialPruned"):
                     raise optuna.TrialPruned(train_record.error.split(": ", 1)[-1]) from None
                 failed = [n for n in stages if store.load(n.key).status == FAILED]
-                cause = f"{failed[0].name}: {store.load(failed[0].key).error}" if failed else str(exc)
-                raise TrialError(cause) from None
+                if not failed:  # it was busy elsewhere and has finished meanwhile
+                    continue
+                raise TrialError(f"{failed[0].name}: {store.load(failed[0].key).error}") from None
         epochs = store.load(trained.key).result["epochs"]
         return {"value": result["metrics"]["AP"], "metrics": result["metrics"], "data": result.get("data", ""),
                 "curve": [e["AP"] for e in epochs if "AP" in e], "train_run_id": result.get("train_run_id"),
