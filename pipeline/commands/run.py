@@ -73,6 +73,16 @@ def _tracking_uri(args) -> str:
     return args.tracking_uri or default_tracking_uri()
 
 
+def _resolve_target(args, command: str):
+    """`(pipeline, target node)`, or None after a one-line error (unknown target, bad profile or data)."""
+    try:
+        pipeline = _pipeline(args)
+        return pipeline, pipeline.target(args.target)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"pipeline {command}: {exc}", file=sys.stderr)
+        return None
+
+
 def default_jobs(profile: str) -> int:
     """One single-threaded job per core beats one job with all cores on a small CPU model; the
     paper profile trains on GPUs, one training at a time."""
@@ -82,12 +92,10 @@ def default_jobs(profile: str) -> int:
 def run_command(args) -> int:
     if args.jobs is None:
         args.jobs = default_jobs(args.profile)
-    try:
-        pipeline = _pipeline(args)
-        target = pipeline.target(args.target)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"pipeline run: {exc}", file=sys.stderr)
+    resolved = _resolve_target(args, "run")
+    if resolved is None:
         return 2
+    pipeline, target = resolved
     store = ResultStore(STORE_DIR)
     items = engine.plan([target], store)
     if args.dry_run:
@@ -196,12 +204,10 @@ def _summary(report: engine.RunReport, seconds: float, report_dir: Path, uri: st
 
 
 def status_command(args) -> int:
-    try:
-        pipeline = _pipeline(args)
-        target = pipeline.target(args.target)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"pipeline status: {exc}", file=sys.stderr)
+    resolved = _resolve_target(args, "status")
+    if resolved is None:
         return 2
+    pipeline, target = resolved
     store = ResultStore(STORE_DIR)
     counts: dict[str, int] = {}
     for node in engine.in_order([target]):
