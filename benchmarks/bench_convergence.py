@@ -92,7 +92,7 @@ def measure(quick: bool = False, seeds: int = 3) -> Section:
     for run in runs:
         rows.append((run["variant"], run["seed"], " ".join(f"{100 * ap:.1f}" for ap in run["curve"]),
                      f"{100 * run['final_ap']:.1f}", epochs_to_95(run["curve"]),
-                     "cached" if run["cached"] else f"trained now, {run['train_seconds']:.0f} s",
+                     "cached" if run["cached"] else f"trained in this call, {run['train_seconds']:.0f} s",
                      run["key"]))
     section.table(("variant", "seed", "validation AP (%) per epoch", "final AP (%)",
                    "epochs to 95 %", "run", "train stage key"), rows)

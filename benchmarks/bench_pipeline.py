@@ -149,13 +149,13 @@ def loader_against_step(section: Section, iterations: int) -> None:
     rows = []
     for name in models:
         load, step = statistics.median(load_s[name]), statistics.median(step_s[name])
-        share = sum(load_s[name]) / (sum(load_s[name]) + sum(step_s[name]))
+        share = load / (load + step)
         rows.append((name, f"{batch_size / load:.0f}", f"{batch_size / step:.1f}",
                      f"{step / load:.1f}", f"{100 * share:.1f} %"))
         section.goals.append(ratio_goal(f"loader images/s / {name} train-step images/s (tiny)",
                                         step / load, 1.0, at_most=False))
     section.table(("tiny model", "loader images/s", "train step images/s",
-                   "loader / step", "loader share of an iteration"), rows)
+                   "loader / step", "loader share of an iteration (medians)"), rows)
     section.notes.append(
         f"tiny training dataloader as configured (batch {batch_size}, "
         f"num_workers={cfg.train_dataloader.num_workers}: loading runs in the training process, "

@@ -53,19 +53,22 @@ def machine() -> dict[str, Any]:
             "load": os.getloadavg()[0]}
 
 
-def load_note(load: float, cores: int) -> str:
-    """One sentence on the load the numbers were measured under."""
-    if load >= 0.5 * cores:
-        return (f"measured UNDER LOAD: 1-min load average {load:.1f} on {cores} cores shared with "
-                f"other processes; repetitions are interleaved and medians reported, so the load "
-                f"hits both sides of every ratio, but absolute times are inflated")
-    return f"measured on a quiet machine (1-min load average {load:.1f} on {cores} cores)"
+def load_note(load: float, cores: int, own_threads: int = 0) -> str:
+    """One sentence on the load the numbers were measured under; ``own_threads`` is what the
+    benchmark itself adds to the load average."""
+    others = load - own_threads
+    if others >= 0.5 * cores:
+        return (f"measured UNDER LOAD: 1-min load average {load:.1f} on {cores} cores, about "
+                f"{max(others, 0):.1f} of it from other processes; absolute times are inflated, "
+                f"ratios are taken within this run")
+    return (f"measured on a quiet machine (1-min load average {load:.1f} on {cores} cores, "
+            f"about {own_threads} of it this benchmark)")
 
 
 def machine_lines(info: Mapping[str, Any]) -> list[str]:
     return [f"- machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']} with "
             f"{info['torch_threads']} thread(s), Python {info['python']}",
-            f"- load: {load_note(info['load'], info['cores'])}"]
+            f"- load: {load_note(info['load'], info['cores'], info['torch_threads'])}"]
 
 
 def set_threads(threads: int) -> None:

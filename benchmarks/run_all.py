@@ -108,7 +108,10 @@ def render(sections: dict[str, Section]) -> str:
     lines = ["# Benchmarks: the paper's cost claims, measured", "",
              f"Written by `python -m benchmarks.run_all` at commit `{git_commit()}`. Every ratio is "
              f"measured within one process run; each section names the machine and the load it "
-             f"was measured under. Regenerate all: `python -m benchmarks.run_all`; one: "
+             f"was measured under. The timed comparisons (train_cost, deploy, assignment, the "
+             f"loader in pipeline) alternate their sides repetition by repetition and report "
+             f"medians of CPU time (one torch thread); eval_speed is the evaluation area's script, "
+             f"which times each side once (wall). Regenerate all: `python -m benchmarks.run_all`; one: "
              f"`python -m benchmarks.run_all --only NAME` (names: {', '.join(BENCHMARKS)}).", "",
              "## Summary", "", markdown_table(("benchmark", "goal", "measured", "target", "verdict"), summary), ""]
     if missing:

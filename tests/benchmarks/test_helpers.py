@@ -59,9 +59,10 @@ def test_section_round_trip_and_markdown():
     assert "x\\|y" in text and "UNDER LOAD" in text
 
 
-def test_load_note():
-    assert "UNDER LOAD" in load_note(4.0, 2)
-    assert "quiet" in load_note(0.2, 2)
+def test_load_note_discounts_the_benchmark_itself():
+    assert "UNDER LOAD" in load_note(4.0, 2, own_threads=1)
+    assert "quiet" in load_note(1.2, 2, own_threads=1)
+    assert "UNDER LOAD" in load_note(1.2, 2)
 
 
 def test_stage_counts_parses_pipeline_summary():
