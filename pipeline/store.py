@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from dsla.datasets.files import atomic_write_text
 
 DONE, FAILED, INCOMPLETE, MISSING, RUNNING = "done", "failed", "incomplete", "missing", "running"
 
@@ -39,17 +40,7 @@ class Record:
 
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write `payload` as JSON to `path` so that no reader ever sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1, sort_keys=True, default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=True, default=str))
 
 
 def _node_file_name(node_name: str) -> str:

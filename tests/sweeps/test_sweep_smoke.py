@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from optuna.trial import TrialState
 
 from pipeline import cli
 from pipeline.graph import Pipeline
+from pipeline.launch import free_port
 from pipeline.store import ResultStore
 from pipeline.sweeps.objective import TrainObjective
 from pipeline.sweeps.runner import PARENT_RUN, SweepSetup, run_sweep
@@ -120,12 +120,6 @@ def test_a_pruned_trial_stops_training_after_the_epoch_it_is_pruned_at(swept):
     assert child.info.status == "KILLED" and child.data.tags["optuna.state"] == "PRUNED"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _get(base: str, route: str, **query) -> bytes:
     with urllib.request.urlopen(f"{base}{route}?{urllib.parse.urlencode(query)}", timeout=30) as response:
         return response.read()
@@ -139,7 +133,7 @@ def _post(base: str, route: str, body: dict) -> dict:
 
 
 def test_a_real_mlflow_server_shows_runs_curves_and_artifacts(swept):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     mlflow = Path(sys.executable).parent / "mlflow"
     server = subprocess.Popen([str(mlflow), "server", "--backend-store-uri", swept["uri"], "--host", "127.0.0.1",
