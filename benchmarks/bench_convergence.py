@@ -10,7 +10,7 @@ the train stage's per-epoch validation AP (``EpochRecordHook``); the final AP is
 stage's. ``--quick`` uses one seed.
 
 Epochs to 95 %: the first epoch whose validation AP reaches 95 % of the last epoch's AP (the
-definition Figure 4 of our report marks, ``pipeline.plots.convergence_epoch``). The paper (Figure 4,
+definition Figure 4 of our report marks, ``pipeline.report.plots.convergence_epoch``). The paper (Figure 4,
 CrowdHuman, 36 epochs) reads about 10 epochs for DSLA against 14 for the baseline.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ PAPER_EPOCHS = {"baseline": 14, "dsla": 10}
 def epochs_to_95(curve: Sequence[float]) -> int | None:
     """1-based epoch at which ``curve`` first reaches 95 % of its last AP; None when the last AP
     is not positive (nothing to converge to)."""
-    from pipeline.plots import convergence_epoch
+    from pipeline.report.plots import convergence_epoch
 
     if not curve or curve[-1] <= 0:
         return None
@@ -74,7 +74,7 @@ def verdict(ratio: float, per_seed: Sequence[float]) -> tuple[bool, str]:
 
 
 def measure(quick: bool = False, seeds: int = 3) -> Section:
-    from pipeline.store import ResultStore
+    from pipeline.engine.store import ResultStore
     from pipeline.tracking import Tracker, check_reachable, default_tracking_uri
 
     seeds = 1 if quick else seeds

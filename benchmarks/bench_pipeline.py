@@ -103,7 +103,7 @@ def prepared_tiny_crowd() -> str:
     """The tiny profile's synthetic crowd, through the pipeline's cached prepare stage."""
     from pipeline import engine
     from pipeline.graph import Pipeline
-    from pipeline.store import ResultStore
+    from pipeline.engine.store import ResultStore
     from pipeline.tracking import Tracker, default_tracking_uri
 
     with contextlib.chdir(REPO_ROOT):

@@ -22,14 +22,14 @@ from types import ModuleType
 from . import profiles
 from .digest import REPO_ROOT, config_digest, source_digest
 from .engine import Node, Stage
-from .stages import complexity, evaluate, figures, prepare, qualitative, report, tables, train
+from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
 
 PREPARE = Stage("prepare", prepare.prepare, version=1)
 TRAIN = Stage("train", train.train, version=1, check=train.check_result)
 EVALUATE = Stage("evaluate", evaluate.evaluate, version=1)
 COMPLEXITY = Stage("complexity", complexity.complexity, version=1)
-TABLE = Stage("table", tables.make_table, version=1)
-FIGURE = Stage("figure", figures.figure4, version=1)
+TABLE = Stage("table", table.make_table, version=1)
+FIGURE = Stage("figure", figure.figure4, version=1)
 QUALITATIVE = Stage("qualitative", qualitative.qualitative, version=1)
 REPORT = Stage("report", report.report, version=1)
 

@@ -2,7 +2,7 @@
 
 Two presets (Table 1 of the paper gives the densities they aim at):
 
-- ``crowd``: street-like crowds of people drawn from :mod:`dsla.datasets.figures` — 22.64
+- ``crowd``: street-like crowds of people drawn from :mod:`dsla.datasets.drawing` — 22.64
   persons and 2.40 pairs with IoU > 0.5 per image at ``density=1``, as CrowdHuman. A camera at
   0.9–1.5 times a person's height looks down at a ground plane: a person of height ``h`` pixels
   stands with the feet at ``horizon + camera * h``, so near people are large and low, far people
@@ -57,8 +57,8 @@ from PIL import Image, ImageDraw
 
 from .coco_format import odgt_to_coco
 from .density import coco_density, odgt_density
-from . import figures
-from .figures import Figure, occluder, paint, person, random_colour, shade, shape
+from . import drawing
+from .drawing import Drawing, occluder, paint, person, random_colour, shade, shape
 from .files import atomic_write_json, atomic_write_text
 from .odgt import dump_odgt
 
@@ -176,9 +176,9 @@ def _background(rng: np.random.Generator, size: int, horizon: float) -> Image.Im
     return image
 
 
-def _distant_crowd(rng: np.random.Generator, size: int, horizon: float, camera: float) -> Figure:
+def _distant_crowd(rng: np.random.Generator, size: int, horizon: float, camera: float) -> Drawing:
     """Many people too small to annotate, side by side: one ``mask`` ignore region."""
-    region = Figure()
+    region = Drawing()
     width = rng.uniform(0.12, 0.4) * size
     left = rng.uniform(-0.05, 1.0) * size - width / 2
     for _ in range(int(rng.integers(10, 30))):
@@ -371,7 +371,7 @@ def output_files(out_dir: Path) -> list[Path]:
 def _code_digest() -> str:
     """Hash of the generator's source: a changed drawing invalidates cached datasets."""
     digest = hashlib.sha256()
-    for module in (figures, sys.modules[__name__]):
+    for module in (drawing, sys.modules[__name__]):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from .. import engine
-from ..launch import LAUNCHERS
-from ..store import DONE, ResultStore
+from ..runtime.launch import LAUNCHERS
+from ..engine.store import DONE, ResultStore
 
 STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"
 

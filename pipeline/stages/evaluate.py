@@ -14,8 +14,8 @@ import json
 import pickle
 from pathlib import Path
 
-from ..console import console_to
-from ..resources import limit_threads
+from ..runtime.console import console_to
+from ..runtime.resources import limit_threads
 
 PIPELINE_HOOKS = ("EpochRecordHook", "MLflowMetricsHook")
 
@@ -25,7 +25,7 @@ def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True) ->
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from ..checkpoints import trust_checkpoints_under
+    from ..runtime.checkpoints import trust_checkpoints_under
 
     trust_checkpoints_under(Path(checkpoint).parent)
     cfg = Config.fromfile(config)

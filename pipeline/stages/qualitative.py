@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..console import console_to
+from ..runtime.console import console_to
 
 SCORE_THRESHOLD = 0.3
 NUM_IMAGES = 3
@@ -68,7 +68,7 @@ def feature_maps(config: str, checkpoint: str, image: Path) -> tuple[list, list]
     from mmcv.transforms import Compose
     from mmdet.apis import init_detector
 
-    from ..checkpoints import trust_checkpoints_under
+    from ..runtime.checkpoints import trust_checkpoints_under
 
     trust_checkpoints_under(Path(checkpoint).parent)
     model = init_detector(config, checkpoint, device="cpu")

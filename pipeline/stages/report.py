@@ -23,7 +23,7 @@ QUALITATIVE_SECTION = (
 def convergence_frame(figure: dict):
     import pandas as pd
 
-    from ..render import paper_frame
+    from ..report.render import paper_frame
     paper = paper_frame("figure4")
     paper_epochs = {f"{r.dataset}/{r.variant}": r.convergence_epoch for r in paper.itertuples()}
     ours = figure.get("convergence", {})
@@ -39,9 +39,9 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
                  stale: list[str] = ()) -> list[Path]:
     """Render every table and the figure that has a result; list what is missing or stale in index.md."""
     from ..graph import definitions
-    from ..plots import plot_figure4
-    from ..render import display_frame, markdown, table_frame, write_table
-    from .tables import paper_grid_ids
+    from ..report.plots import plot_figure4
+    from ..report.render import display_frame, markdown, table_frame, write_table
+    from .table import paper_grid_ids
 
     specs = definitions().tables(profile)
     out_dir.mkdir(parents=True, exist_ok=True)

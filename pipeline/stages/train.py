@@ -13,8 +13,8 @@ a run, never change its result (a sweep's `OptunaPruningHook`), so they are not 
 (its key, hence its work_dir, is the same); truncated checkpoints are deleted first and the
 run resumes from the newest intact one (`drop_broken_checkpoints`). A recorded training whose
 checkpoint was truncated since runs again (`check_result`, the stage's result check). Launchers: in-process by default; `torchrun` or Slurm
-(`ctx.settings["launcher"]`) run `pipeline.train_worker` on the dumped config, see
-`pipeline.launch`.
+(`ctx.settings["launcher"]`) run `pipeline.runtime.train_worker` on the dumped config, see
+`pipeline.runtime.launch`.
 """
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from .. import launch
-from ..console import console_to
-from ..resources import limit_threads
+from ..runtime import launch
+from ..runtime.console import console_to
+from ..runtime.resources import limit_threads
 from ..digest import REPO_ROOT
 
 # Table knob -> config key (see the brief's list of overridable keys).
@@ -36,6 +36,10 @@ OVERRIDE_KEYS = {
     "lambda_sla": "model.bbox_head.lambda_sla",
 }
 EPOCHS_FILE = "epochs.jsonl"
+# The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
+# know them, so the training config names them in `custom_imports` (a launched worker imports them
+# while loading the dumped config) and an in-process training imports them here (`register_hooks`).
+HOOK_MODULES = ("pipeline.runtime.epoch_records", "pipeline.tracking.mlflow_hook", "pipeline.sweeps.pruning_hook")
 CONFIG_FILE = "config.py"
 
 
@@ -127,7 +131,17 @@ def build_config(*, config: str, data_root: str, overrides: dict, seed: int, wor
     if run_id and tracking_uri:
         hooks.append(dict(type="MLflowMetricsHook", tracking_uri=tracking_uri, run_id=run_id))
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
+    imports = list((cfg.get("custom_imports") or {}).get("imports", []))
+    cfg.custom_imports = dict(imports=imports + [m for m in HOOK_MODULES if m not in imports], allow_failed_imports=False)
     return cfg
+
+
+def register_hooks() -> None:
+    """Register the pipeline's hooks in this process (what `custom_imports` does for a worker)."""
+    import importlib
+
+    for module in HOOK_MODULES:
+        importlib.import_module(module)
 
 
 def intact_checkpoint(path: Path) -> bool:
@@ -173,9 +187,8 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
           config_digest: str, code_digest: str, prepared: dict) -> dict:
-    from dsla.engine.hooks.epoch_record_hook import read_epoch_records
-
-    from ..checkpoints import trust_checkpoints_under
+    from ..runtime.checkpoints import trust_checkpoints_under
+    from ..runtime.epoch_records import read_epoch_records
 
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -195,6 +208,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     if launcher == "none":
         limit_threads(ctx.settings)
         trust_checkpoints_under(work_dir)
+        register_hooks()
         from mmengine.runner import Runner
         with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
             Runner.from_cfg(cfg).train()

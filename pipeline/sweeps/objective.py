@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..store import FAILED, RUNNING, ResultStore
+from ..engine.store import FAILED, RUNNING, ResultStore
 
 POLL_SECONDS = 2.0
 
@@ -34,7 +34,7 @@ class TrainObjective:
 
     storage: str  # the study's Optuna storage URL (for the pruning hook)
     study_name: str
-    pruner: dict | None  # the study's pruner spec (see dsla.engine.hooks.optuna_pruning_hook)
+    pruner: dict | None  # the study's pruner spec (see pipeline.sweeps.pruning_hook)
     tracker: object = None  # pipeline.tracking.Tracker
     store_root: str = ".pipeline"
     work_root: str = "work_dirs"

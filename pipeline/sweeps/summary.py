@@ -2,7 +2,7 @@
 
 - `trials_frame`: one row per trial (number, state, knobs, AP, epochs trained, pruned at, error);
 - `result_table`: a grid sweep's table in the form of Table 6 / 7 (ours beside the paper's,
-  through `pipeline.render`), or the trials table of a search;
+  through `pipeline.report.render`), or the trials table of a search;
 - `plots`: Optuna's optimisation history, parameter importances and intermediate values
   (`optuna.visualization.matplotlib`, so no plotly is needed), as PNG files.
 """
@@ -48,8 +48,8 @@ def best(study) -> dict | None:
 
 def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
     """The sweep's result as Markdown, CSV and LaTeX files in `out_dir`."""
-    from ..render import markdown, table_frame, write_table
-    from ..stages.tables import aggregate_rows, caption, paper_grid_ids
+    from ..report.render import markdown, table_frame, write_table
+    from ..stages.table import aggregate_rows, caption, paper_grid_ids
     from optuna.trial import TrialState
 
     out_dir.mkdir(parents=True, exist_ok=True)

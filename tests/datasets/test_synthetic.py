@@ -9,7 +9,7 @@ from PIL import Image
 from dsla.datasets import synthetic
 from dsla.datasets.coco_format import load_coco
 from dsla.datasets.density import odgt_density, overlapping_pairs
-from dsla.datasets.figures import Figure
+from dsla.datasets.drawing import Drawing
 from dsla.datasets.odgt import load_odgt, record_boxes
 from dsla.datasets.synthetic import (SPARSE_CLASSES, STAMP_NAME, generate_dataset,
                                      render_image)
@@ -111,7 +111,7 @@ def test_bad_arguments_are_named(tmp_path, change, message):
 
 
 def block(x1, y1, x2, y2):
-    fig = Figure()
+    fig = Drawing()
     fig.add("rect", (x1, y1, x2, y2), (200, 100, 50))
     return fig
 

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import dsla  # noqa: F401
-from pipeline.checkpoints import trust_checkpoints_under
+from pipeline.runtime.checkpoints import trust_checkpoints_under
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
 

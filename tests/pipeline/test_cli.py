@@ -7,7 +7,7 @@ import pytest
 
 from pipeline import cli
 from pipeline.graph import Pipeline
-from pipeline.store import ResultStore
+from pipeline.engine.store import ResultStore
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def test_knobs_a_variant_lacks_are_refused():
 
 @pytest.mark.parametrize("profile", ["smoke", "tiny", "paper"])
 def test_every_table_row_matches_a_paper_row(profile):
-    from pipeline.render import paper_frame
+    from pipeline.report.render import paper_frame
     for name, table in defs.tables(profile).items():
         paper_ids = set(paper_frame(name)["id"])
         assert {row.id for row in table.rows} <= paper_ids, name

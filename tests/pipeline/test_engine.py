@@ -10,7 +10,7 @@ from fake_stages import ADD, DOUBLE, EXPLODE, NUMBER, calls
 
 from pipeline import engine
 from pipeline.engine import Node
-from pipeline.store import DONE, FAILED, INCOMPLETE, ResultStore, write_json_atomic
+from pipeline.engine.store import DONE, FAILED, INCOMPLETE, ResultStore, write_json_atomic
 
 
 @pytest.fixture

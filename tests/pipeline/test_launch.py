@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from pipeline.launch import command
+from pipeline.runtime.launch import command
 
 
 def test_slurm_command_runs_the_worker_under_srun_with_one_task_per_gpu():
@@ -15,7 +15,7 @@ def test_slurm_command_runs_the_worker_under_srun_with_one_task_per_gpu():
     assert "--ntasks=8" in argv and "--ntasks-per-node=4" in argv and "--gres=gpu:4" in argv
     assert "--job-name=dsla-abc" in argv and "--kill-on-bad-exit=1" in argv
     tail = argv[argv.index(sys.executable):]
-    assert tail == [sys.executable, "-u", "-m", "pipeline.train_worker", "work_dirs/abc/config.py",
+    assert tail == [sys.executable, "-u", "-m", "pipeline.runtime.train_worker", "work_dirs/abc/config.py",
                     "--launcher", "slurm"]
 
 
@@ -27,7 +27,7 @@ def test_slurm_needs_a_partition():
 def test_torchrun_command_starts_nproc_workers():
     argv = command("pytorch", "c.py", {"nproc": 2, "master_port": 29555})
     assert argv == [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29555",
-                    "-m", "pipeline.train_worker", "c.py", "--launcher", "pytorch"]
+                    "-m", "pipeline.runtime.train_worker", "c.py", "--launcher", "pytorch"]
 
 
 def test_unknown_launcher_is_refused():

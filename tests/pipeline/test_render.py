@@ -6,9 +6,9 @@ import math
 import pandas as pd
 
 from pipeline.graph import definitions
-from pipeline.plots import convergence_epoch, plot_figure4
-from pipeline.render import NOT_RUN, QUOTED, table_frame, write_table
-from pipeline.stages.tables import aggregate_rows, caption
+from pipeline.report.plots import convergence_epoch, plot_figure4
+from pipeline.report.render import NOT_RUN, QUOTED, table_frame, write_table
+from pipeline.stages.table import aggregate_rows, caption
 
 tables = definitions().tables("tiny")
 

@@ -14,8 +14,8 @@ import pytest
 
 from pipeline import cli
 from pipeline.graph import Pipeline, definitions
-from pipeline.render import paper_frame
-from pipeline.store import ResultStore
+from pipeline.report.render import paper_frame
+from pipeline.engine.store import ResultStore
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline import engine
 from pipeline.engine import Node, Stage
-from pipeline.store import ResultStore
+from pipeline.engine.store import ResultStore
 from pipeline.tracking import Tracker, TrackingUnavailable, check_reachable, flat_params
 
 

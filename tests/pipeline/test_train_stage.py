@@ -16,14 +16,14 @@ import pytest
 from pipeline import engine, profiles
 from pipeline.digest import REPO_ROOT
 from pipeline.graph import Pipeline, definitions
-from pipeline.store import DONE, ResultStore
+from pipeline.engine.store import DONE, ResultStore
 
 pytestmark = pytest.mark.slow
 
 KILL_AFTER_EPOCH_1 = """
 import pickle, sys
 from pipeline import engine
-from pipeline.store import ResultStore
+from pipeline.engine.store import ResultStore
 node = pickle.load(open(sys.argv[1], "rb"))
 engine.run([node], ResultStore(".pipeline"), settings={"progress": False})
 """

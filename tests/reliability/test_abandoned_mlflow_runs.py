@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline import engine
 from pipeline.engine import Node, Stage
-from pipeline.store import ResultStore
+from pipeline.engine.store import ResultStore
 from pipeline.tracking import Tracker
 
 

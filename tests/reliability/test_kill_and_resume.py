@@ -15,7 +15,7 @@ import pytest
 from pipeline import engine
 from pipeline.digest import REPO_ROOT
 from pipeline.graph import Pipeline, definitions
-from pipeline.store import DONE, MISSING, ResultStore
+from pipeline.engine.store import DONE, MISSING, ResultStore
 from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 TRAIN_ONE_RUN = """
 import pickle, sys
 from pipeline import engine
-from pipeline.store import ResultStore
+from pipeline.engine.store import ResultStore
 from pipeline.tracking import Tracker
 node = pickle.load(open(sys.argv[2], "rb"))
 engine.run([node], ResultStore(".pipeline"), tracker=Tracker(sys.argv[1], "smoke", commit="test"),

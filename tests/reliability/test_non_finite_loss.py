@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 
 from pipeline import engine
 from pipeline.graph import Pipeline, definitions
-from pipeline.store import FAILED, ResultStore
+from pipeline.engine.store import FAILED, ResultStore
 from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow

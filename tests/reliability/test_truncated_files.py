@@ -11,7 +11,7 @@ from pipeline import engine
 from pipeline.engine import Node, Stage
 from pipeline.graph import Pipeline, definitions
 from pipeline.stages.train import check_result, drop_broken_checkpoints, intact_checkpoint
-from pipeline.store import DONE, INCOMPLETE, ResultStore
+from pipeline.engine.store import DONE, INCOMPLETE, ResultStore
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:

@@ -27,7 +27,7 @@ def storage(tmp_path):
 def hook_for_new_trial(storage, pruner=MEDIAN):
     from mmdet.registry import HOOKS
 
-    import dsla  # noqa: F401  (registers the hook)
+    import pipeline.sweeps.pruning_hook  # noqa: F401  (registers the hook)
 
     study = optuna.load_study(study_name="s", storage=storage)
     trial = study.ask()

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import graph
 from pipeline.engine import Stage
-from pipeline.store import ResultStore, write_json_atomic
+from pipeline.engine.store import ResultStore, write_json_atomic
 from pipeline.sweeps.objective import TrainObjective, TrialError
 from pipeline.sweeps.spaces import make_sweep
 

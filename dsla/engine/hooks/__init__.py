@@ -1,8 +1,9 @@
-"""Training hooks, registered in mmdet's HOOKS."""
-from .epoch_record_hook import EpochRecordHook
+"""Training hooks of the method, registered in mmdet's HOOKS.
+
+The pipeline's own hooks (epoch records, MLflow curves, Optuna pruning) live in `pipeline/`:
+`dsla` works as a plain mmdet plugin (`custom_imports=['dsla']`) and never imports the pipeline.
+"""
 from .epoch_seed_hook import EpochSeedHook
-from .mlflow_metrics_hook import MLflowMetricsHook
-from .optuna_pruning_hook import OptunaPruningHook
 from .soft_label_schedule_hook import SoftLabelScheduleHook
 
-__all__ = ['EpochRecordHook', 'EpochSeedHook', 'MLflowMetricsHook', 'OptunaPruningHook', 'SoftLabelScheduleHook']
+__all__ = ['EpochSeedHook', 'SoftLabelScheduleHook']

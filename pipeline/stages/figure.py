@@ -2,7 +2,7 @@
 
 Inputs are train results named `<dataset>/<variant>@seed<s>`; with several seeds the curves are
 averaged epoch by epoch. Each curve's convergence epoch is the first epoch within 95% of its
-final AP (`pipeline.plots.convergence_epoch`).
+final AP (`pipeline.report.plots.convergence_epoch`).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def curves_from(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, 
 
 def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> dict:
     from ..graph import definitions
-    from ..plots import convergence_epoch, plot_figure4
+    from ..report.plots import convergence_epoch, plot_figure4
 
     spec = definitions().FIGURE4
     panels = curves_from(inputs)

@@ -1,6 +1,6 @@
-"""`python -m pipeline.train_worker CONFIG --launcher pytorch|slurm`: train one dumped config.
+"""`python -m pipeline.runtime.train_worker CONFIG --launcher pytorch|slurm`: train one dumped config.
 
-The process side of `pipeline.launch`: each launched process builds the Runner from the config
+The process side of `pipeline.runtime.launch`: each launched process builds the Runner from the config
 (mmengine initialises the process group from the launcher's environment) and trains; resume
 and hooks are already set in the config by the train stage.
 """

@@ -8,7 +8,7 @@ from mmdet.registry import HOOKS
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
-from .epoch_record_hook import table_metric_names
+from ..runtime.epoch_records import table_metric_names
 
 
 @HOOKS.register_module()

@@ -5,7 +5,7 @@ from mmdet.registry import HOOKS
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 
-from .epoch_record_hook import table_metric_names
+from ..runtime.epoch_records import table_metric_names
 
 
 @HOOKS.register_module()
@@ -42,7 +42,7 @@ class OptunaPruningHook(Hook):
         if is_main_process():
             import optuna
 
-            from pipeline.sweeps.pruners import build_pruner
+            from .pruners import build_pruner
 
             # RandomSampler: building a Trial calls the sampler's before_trial, which must not
             # touch the trial (a GridSampler would); the sampler is not used otherwise.

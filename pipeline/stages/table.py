@@ -2,7 +2,7 @@
 
 Inputs are named `<row id>` (density, complexity rows) or `<row id>@seed<s>` (trained rows, one
 per seed); the stage averages the seeds (mean, sample std), writes the table beside the paper's
-numbers (`pipeline.render`) into its work dir, and records it in MLflow: this stage's run is the
+numbers (`pipeline.report.render`) into its work dir, and records it in MLflow: this stage's run is the
 table's parent run, with one finished child run per row carrying the row's numbers, its
 parameters and `dsla.train_run_ids` / `dsla.evaluate_run_ids` tags naming the runs they came from.
 """
@@ -64,7 +64,7 @@ def paper_grid_ids(table: str) -> set[str]:
 
 def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int, **inputs) -> dict:
     from ..graph import definitions
-    from ..render import table_frame, write_table
+    from ..report.render import table_frame, write_table
 
     spec = definitions().tables(profile)[table]
     rows = aggregate_rows(spec, inputs)

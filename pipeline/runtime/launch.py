@@ -1,9 +1,9 @@
 """Commands that launch one training run on several processes through mmengine's launchers.
 
-- `pytorch`: `python -m torch.distributed.run --nproc_per_node N ... -m pipeline.train_worker
+- `pytorch`: `python -m torch.distributed.run --nproc_per_node N ... -m pipeline.runtime.train_worker
   CONFIG --launcher pytorch` (torchrun; `nproc` processes on this machine).
 - `slurm`: `srun -p PARTITION --ntasks N --ntasks-per-node G --gres=gpu:G ... python -u -m
-  pipeline.train_worker CONFIG --launcher slurm`; mmengine reads the rank and world size from
+  pipeline.runtime.train_worker CONFIG --launcher slurm`; mmengine reads the rank and world size from
   Slurm's environment (SLURM_PROCID, SLURM_NTASKS, ...), as mmdet's tools/slurm_train.sh does.
 
 The worker trains the dumped config (`work_dirs/<key>/config.py`) with `Runner.from_cfg`; the
@@ -27,7 +27,7 @@ def free_port() -> int:
 
 def command(launcher: str, config: str | Path, settings: Mapping) -> list[str]:
     """The argv that trains `config` with `launcher` (see the module docstring for settings)."""
-    worker = ["-m", "pipeline.train_worker", str(config), "--launcher", launcher]
+    worker = ["-m", "pipeline.runtime.train_worker", str(config), "--launcher", launcher]
     if launcher == "pytorch":
         nproc = int(settings.get("nproc", 1))
         return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",

@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from dsla.datasets.files import atomic_write_text
 
 DONE, FAILED, INCOMPLETE, MISSING, RUNNING = "done", "failed", "incomplete", "missing", "running"
 
@@ -36,6 +35,28 @@ class Record:
     @property
     def error(self) -> str | None:
         return self.data.get("error")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` to a temporary file beside `path`, fsync it, then rename it over `path`.
+
+    The parent folder is created if needed; on any failure the temporary file is removed and the
+    old `path` (if any) is left as it was. (`dsla.datasets.files` has its own copy: the engine
+    imports nothing of `dsla`, and `dsla` nothing of the pipeline.)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

@@ -1,6 +1,6 @@
-"""Procedural figures for the synthetic datasets: people, occluders and simple shapes.
+"""Procedural drawings for the synthetic datasets: people, occluders and simple shapes.
 
-A :class:`Figure` is a list of flat-coloured drawing primitives plus its exact extent, so the
+A :class:`Drawing` is a list of flat-coloured drawing primitives plus its exact extent, so the
 generator knows a person's full-body box (``fbox``) and head box (``hbox``) analytically — also
 for the parts hidden behind other figures or cut by the image border. :func:`paint` draws a figure
 into the RGB image and, with one integer id, into a label image; what remains of an id in the
@@ -31,7 +31,7 @@ TROUSER_COLOURS: tuple[Colour, ...] = (
 
 
 @dataclass
-class Figure:
+class Drawing:
     """Drawing primitives of one object, back to front, and its extent.
 
     ``parts`` holds tuples ``(kind, geometry, colour, width)`` with kind ``"ellipse"`` (geometry
@@ -61,7 +61,7 @@ class Figure:
         return min(xs), min(ys), max(xs), max(ys)
 
 
-def paint(figure: Figure, rgb: ImageDraw.ImageDraw, label: ImageDraw.ImageDraw | None,
+def paint(figure: Drawing, rgb: ImageDraw.ImageDraw, label: ImageDraw.ImageDraw | None,
           label_id: int) -> None:
     """Draw ``figure`` into the RGB canvas and, as ``label_id``, into the label canvas."""
     targets = [(rgb, None)] if label is None else [(rgb, None), (label, label_id)]
@@ -96,7 +96,7 @@ def _limb(start, length, angle):
     return start[0] + length * math.sin(angle), start[1] + length * math.cos(angle)
 
 
-def person(rng: np.random.Generator, cx: float, foot_y: float, height: float) -> Figure:
+def person(rng: np.random.Generator, cx: float, foot_y: float, height: float) -> Drawing:
     """A standing or walking person of ``height`` pixels whose feet touch ``foot_y``.
 
     Varies head size, build, view (frontal to side), stride, arm pose (hanging, swinging, bent,
@@ -118,7 +118,7 @@ def person(rng: np.random.Generator, cx: float, foot_y: float, height: float) ->
     shirt, trousers = random_colour(rng), _pick(rng, TROUSER_COLOURS)
     sleeve = shirt if rng.uniform() < 0.6 else skin
 
-    fig = Figure()
+    fig = Drawing()
     arm_width, leg_width = h * 0.045 * build, h * 0.065 * build
     upper, lower = h * rng.uniform(0.16, 0.19), h * rng.uniform(0.15, 0.18)
 
@@ -174,13 +174,13 @@ def person(rng: np.random.Generator, cx: float, foot_y: float, height: float) ->
     return fig
 
 
-def occluder(rng: np.random.Generator, cx: float, base_y: float, scale: float) -> Figure:
+def occluder(rng: np.random.Generator, cx: float, base_y: float, scale: float) -> Drawing:
     """A non-person object standing on the ground at ``base_y``: car, bush, fence or sign post.
 
     ``scale`` is the height in pixels a person would have at that depth.
     """
     kind = rng.choice(("car", "bush", "fence", "sign"), p=(0.3, 0.3, 0.25, 0.15))
-    fig = Figure()
+    fig = Drawing()
     if kind == "car":
         w, hgt = scale * rng.uniform(1.2, 1.9), scale * rng.uniform(0.45, 0.6)
         body = random_colour(rng)
@@ -219,11 +219,11 @@ def occluder(rng: np.random.Generator, cx: float, base_y: float, scale: float) -
     return fig
 
 
-def shape(rng: np.random.Generator, name: str, box: tuple[float, float, float, float]) -> Figure:
+def shape(rng: np.random.Generator, name: str, box: tuple[float, float, float, float]) -> Drawing:
     """A filled simple shape (``circle``, ``square``, ``triangle``, ``cross``) filling ``box``."""
     x1, y1, x2, y2 = box
     colour = random_colour(rng, saturation=(0.4, 1.0), value=(0.35, 1.0))
-    fig = Figure()
+    fig = Drawing()
     if name == "circle":
         fig.add("ellipse", box, colour)
         inner = rng.uniform(0.25, 0.4)

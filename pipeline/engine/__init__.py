@@ -1,0 +1,17 @@
+"""The generic DAG engine: stages, nodes and keys, the results store, `run` and `plan`.
+
+It imports nothing of `dsla`, torch, mmdet or PIL (only the standard library), so
+`python -c "import pipeline.engine"` works in a bare interpreter and its tests run in seconds.
+
+- `nodes`: `Stage`, `Node` (keys), `StageContext`;
+- `store`: `ResultStore`, one atomically written record per key;
+- `execution`: `run` (order, cache reuse, failure isolation, worker processes) and `plan` (dry run).
+"""
+from .execution import (BUSY, CACHED, SKIPPED, Outcome, PlanItem, RunReport, closure, execute, in_order,
+                        load_record, plan, run)
+from .nodes import Node, Stage, StageContext
+from .store import DONE, FAILED, INCOMPLETE, MISSING, RUNNING, Record, ResultStore, write_json_atomic
+
+__all__ = ["BUSY", "CACHED", "DONE", "FAILED", "INCOMPLETE", "MISSING", "RUNNING", "SKIPPED", "Node", "Outcome",
+           "PlanItem", "Record", "ResultStore", "RunReport", "Stage", "StageContext", "closure", "execute",
+           "in_order", "load_record", "plan", "run", "write_json_atomic"]
