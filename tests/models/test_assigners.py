@@ -1,15 +1,16 @@
-"""Eqs. 2–4 against values worked out by hand on two overlapping instances."""
+"""Eqs. 2–4 and OneNet's matching against values worked out by hand; conflicts in crowds."""
 import pytest
 import torch
 from mmengine.structures import InstanceData
 
 import dsla  # noqa: F401  (registers the modules)
-from dsla.models.task_modules.assigners import OneToOneAssigner, SoftLabelAssigner
+from dsla.models.task_modules.assigners import (MinCostAssigner, OneToOneAssigner,
+                                                SoftLabelAssigner)
 from dsla.models.task_modules.assigners.one_to_one_assigner import (CERTAIN, NEGATIVE, SOFT,
-                                                                    prior_region)
+                                                                    prior_pairs, prior_region)
 from dsla.models.task_modules.assigners.soft_label_assigner import soft_label_scale
 
-from two_instances import A, make_instances
+from two_instances import A, B, make_instances
 
 
 def test_one_to_one_certain_anchors():
@@ -78,26 +79,189 @@ def test_ignore_regions_and_empty_images():
     assert result.get_extra_property('soft_targets').sum().item() == 0
 
 
-def test_soft_targets_carry_no_gradient():
-    pred, gt = make_instances()
-    pred.scores = pred.scores.clone().requires_grad_(True)
+# --------------------------------------------------------------- conflicts between instances
+# Two instances of class 0 whose centre regions overlap, five points (hand-made, so the dense
+# reference path). Boxes: A = [0, 0, 40, 40], B = [20, 0, 60, 40]; prior = whole box.
+def conflict_case(points):
+    return make_instances(points, gts=(A, B))
+
+
+def roles(result):
+    return result.get_extra_property('point_role').tolist()
+
+
+@pytest.mark.parametrize('assigner', [OneToOneAssigner(center_radius=None),
+                                      SoftLabelAssigner(num_soft_anchors=1, center_radius=None)])
+def test_certain_vs_certain_loser_takes_its_next_best_free_point(assigner):
+    # point 0 at (30, 20), in A and B, predicts M = [12, 0, 52, 40] with p = .8:
+    #   S_A = .8·7/13 ≈ .431, S_B = .8·2/3 ≈ .533 — the best point of both instances.
+    # point 1 at (25, 20), in A and B, predicts B with p = .5: S_A = .5/3 ≈ .167, S_B = .5.
+    # point 2 at (10, 20), in A only, predicts A with p = .3: S_A = .3.
+    # point 3 at (5, 5), in A only, predicts A with p = .2: S_A = .2.
+    # Ranking A: 0 (.431), 2 (.3), 3 (.2), 1 (.167). Ranking B: 0 (.533), 1 (.5).
+    # B wins point 0 (higher S); A takes its next-best free point, 2 (O2F promotes it).
+    # K = 1: B's soft anchor is point 1; A's is point 0 (its best after the certain one), which
+    # is B's certain anchor: certain beats soft, and a lost soft claim is not replaced.
+    M = [12., 0., 52., 40.]
+    pred, gt = conflict_case([((30, 20), M, 0.8), ((25, 20), B, 0.5), ((10, 20), A, 0.3),
+                              ((5, 5), A, 0.2)])
+    result = assigner.assign(pred, gt, epoch=0, max_epochs=2)
+    assert result.max_overlaps[[0, 2]].tolist() == pytest.approx([0.8 * 2 / 3, 0.3])
+    if assigner.num_soft_anchors:
+        assert result.gt_inds.tolist() == [2, 2, 1, 0]
+        assert roles(result) == [CERTAIN, SOFT, CERTAIN, NEGATIVE]
+        assert result.get_extra_property('soft_targets').tolist() == pytest.approx(
+            [1.0, 0.6, 1.0, 0.0])  # B's only soft anchor: t = T_0 · .5/.5
+    else:
+        assert result.gt_inds.tolist() == [2, 0, 1, 0]
+        assert roles(result) == [CERTAIN, NEGATIVE, CERTAIN, NEGATIVE]
+
+
+def test_certain_beats_a_stronger_soft_claim():
+    # point 0 at (30, 20), in A and B, predicts B with p = .3: S_A = .3/3 = .1, S_B = .3.
+    # point 1 at (50, 20), in B only, predicts B with p = .9: S_B = .9.
+    # A's only candidate is point 0: its certain anchor. B: certain 1, soft 0 (S .3 > A's .1).
+    # Certain beats soft: point 0 stays A's certain anchor. Resolving by S_ij alone would hand
+    # it to B as a soft anchor and leave A without any positive.
+    pred, gt = conflict_case([((30, 20), B, 0.3), ((50, 20), B, 0.9)])
     result = SoftLabelAssigner(num_soft_anchors=2, center_radius=None).assign(
-        pred, gt, epoch=0, max_epochs=3)
-    assert not result.get_extra_property('soft_targets').requires_grad
+        pred, gt, epoch=0, max_epochs=2)
+    assert result.gt_inds.tolist() == [1, 2]
+    assert roles(result) == [CERTAIN, CERTAIN]
+    assert result.get_extra_property('soft_targets').tolist() == [1.0, 1.0]
 
 
-def test_large_assignment_gives_every_instance_anchors():
-    """~20,000 points x 100 instances, the size of a CrowdHuman image (timed in the report)."""
-    torch.manual_seed(0)
-    n, m = 20000, 100
-    xy = torch.rand(n, 2) * 800
-    pred = InstanceData(priors=torch.cat([xy, torch.full((n, 2), 8.)], 1),
-                        bboxes=torch.cat([xy - 20, xy + 20], 1), scores=torch.rand(n, 3))
-    corner = torch.rand(m, 2) * 700
-    gt = InstanceData(bboxes=torch.cat([corner, corner + 30 + torch.rand(m, 2) * 70], 1),
-                      labels=torch.randint(0, 3, (m,)))
-    result = SoftLabelAssigner(num_soft_anchors=6).assign(pred, gt, epoch=0, max_epochs=36)
-    roles = result.get_extra_property('point_role')
-    assert (roles == CERTAIN).sum() > 0.8 * m and (roles == SOFT).sum() > 3 * m
-    assigned = result.gt_inds[roles != NEGATIVE] - 1
-    assert set(assigned.tolist()) <= set(range(m))
+# --------------------------------------------------------------------------- dense crowds
+def grid_priors(sizes=((32, 32), (16, 16), (8, 8)), strides=(8, 16, 32)):
+    from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
+    return torch.cat(MlvlPointGenerator(strides).grid_priors(list(sizes), device='cpu',
+                                                              with_stride=True))
+
+
+def crowd(num_gts, seed, size=256, num_classes=1):
+    """A dense crowd on a size × size image: pedestrian boxes packed side by side, random
+    predictions around every point (as at initialisation)."""
+    g = torch.Generator().manual_seed(seed)
+    priors = grid_priors()
+    n = len(priors)
+    h = 20 + torch.rand(num_gts, generator=g) * 100
+    w = 0.41 * h
+    cx = 20 + torch.rand(num_gts, generator=g) * (size - 40)
+    cy = 30 + torch.rand(num_gts, generator=g) * (size - 60)
+    gt_boxes = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    dist = priors[:, 2:3] * torch.exp(0.3 + 0.5 * torch.randn(n, 4, generator=g))
+    bboxes = torch.cat([priors[:, :2] - dist[:, :2], priors[:, :2] + dist[:, 2:]], 1)
+    scores = torch.sigmoid(-2 + 1.5 * torch.randn(n, num_classes, generator=g))
+    pred = InstanceData(priors=priors, bboxes=bboxes, scores=scores)
+    gt = InstanceData(bboxes=gt_boxes,
+                      labels=torch.randint(0, num_classes, (num_gts,), generator=g))
+    return pred, gt
+
+
+def test_no_instance_with_candidates_is_left_without_a_positive_in_a_dense_crowd():
+    pred, gt = crowd(num_gts=80, seed=0)
+    point, instance = prior_pairs(pred.priors, gt.bboxes, 1.5)
+    has_candidates = torch.bincount(instance, minlength=len(gt)) > 0
+    # the case is a real crowd: many instances share their best point (eq. 2's argmax)
+    in_prior = prior_region(pred.priors, gt.bboxes, 1.5)
+    from mmdet.structures.bbox import bbox_overlaps
+    quality = pred.scores[:, gt.labels] * bbox_overlaps(pred.bboxes, gt.bboxes)
+    best = quality.masked_fill(~in_prior, -1).argmax(0)[has_candidates]
+    assert len(best) - len(best.unique()) >= 10
+    for assigner, kwargs in ((OneToOneAssigner(), {}),
+                             (SoftLabelAssigner(), dict(epoch=0, max_epochs=2))):
+        result = assigner.assign(pred, gt, **kwargs)
+        certain = roles(result)
+        with_certain = torch.zeros(len(gt), dtype=torch.bool)
+        with_certain[(result.gt_inds - 1)[torch.tensor(certain) == CERTAIN]] = True
+        assert torch.equal(with_certain, has_candidates), type(assigner).__name__
+    result = MinCostAssigner().assign(pred, gt, img_shape=(256, 256))
+    assert sorted((result.gt_inds[result.gt_inds > 0] - 1).tolist()) == list(range(len(gt)))
+
+
+# ----------------------------------------------------------------- OneNet's matching (hand)
+# Image 100 × 100, instance G = [20, 20, 60, 60] of class 0, three points (α .25, γ 2):
+#   focal cost c(p) = .25(1-p)²(-ln p) - .75 p²(-ln(1-p)):
+#     c(.9) = .000263 - 1.398820 = -1.398557;  c(.3) = .147487 - .024076 = .123411;
+#     c(.6) = .020433 - .247398 = -.226965
+#   P0 at (40, 40), p .9, box [0, 0, 40, 40]:  L1 = 80/100 = .8, GIoU = 1/7 - 800/3600 = -.079365
+#   P1 at (90, 90), p .3, box = G:             L1 = 0,           GIoU = 1
+#   P2 at (40, 45), p .6, box [20, 20, 60, 70]: L1 = 10/100 = .1, GIoU = IoU = .8
+#   C = 2c + 5 L1 - 2 GIoU: P0 = 1.361616, P1 = -1.753178, P2 = -1.553930 -> P1, a point outside
+#   G (OneNet has no spatial prior); eq. 2 (S = p·IoU: .129, .3, .48) would take P2, and P1 lies
+#   outside Ω_j anyway.
+G = [20., 20., 60., 60.]
+ONENET_POINTS = [((40, 40), [0., 0., 40., 40.], 0.9), ((90, 90), G, 0.3),
+                 ((40, 45), [20., 20., 60., 70.], 0.6)]
+
+
+def test_min_cost_matcher_picks_the_point_onenet_picks():
+    pred, gt = make_instances(ONENET_POINTS, gts=(G,))
+    assigner = MinCostAssigner()
+    cost = assigner.cost(pred, gt, img_shape=(100, 100))
+    assert cost[:, 0].tolist() == pytest.approx([1.361616, -1.753178, -1.553930], abs=1e-5)
+    result = assigner.assign(pred, gt, img_shape=(100, 100))
+    assert result.gt_inds.tolist() == [0, 1, 0]
+    assert result.labels.tolist() == [-1, 0, -1]
+    eq2 = OneToOneAssigner(center_radius=None).assign(pred, gt)
+    assert eq2.gt_inds.tolist() == [0, 0, 1]
+    # the weights are configurable: with class weight 10 the most confident point P0 wins
+    # despite its poor box (P0: 10·-1.398557 + 4 + .158730 = -9.826840; P1: 10·.123411 - 2 =
+    # -.765890; P2: 10·-.226965 + .5 - 1.6 = -3.369650)
+    heavy = MinCostAssigner(class_weight=10.0)
+    assert heavy.cost(pred, gt, (100, 100))[:, 0].tolist() == pytest.approx(
+        [-9.826840, -0.765890, -3.369650], abs=1e-5)
+    assert heavy.assign(pred, gt, img_shape=(100, 100)).gt_inds.tolist() == [1, 0, 0]
+
+
+def test_min_cost_conflict_goes_to_the_lower_cost_and_the_loser_takes_its_next_point():
+    # G2 = [20, 20, 60, 61]: at P1 (box G) L1 = 1/100, IoU = 1600/1640 = .975610
+    #   -> C = .246822 + .05 - 1.951220 = -1.654398; at P2 L1 = 9/100, IoU = 1640/2000 = .82
+    #   -> C = -.453930 + .45 - 1.64 = -1.643930. Both instances' cheapest point is P1
+    # (OneNet's argmin gives it to both); G's cost there (-1.753178) is lower, so G keeps it and
+    # G2 takes its next-cheapest point, P2.
+    pred, gt = make_instances(ONENET_POINTS, gts=(G, [20., 20., 60., 61.]))
+    cost = MinCostAssigner().cost(pred, gt, (100, 100))
+    assert cost[1:, 1].tolist() == pytest.approx([-1.654398, -1.643930], abs=1e-5)
+    assert cost[:, 0].argmin() == cost[:, 1].argmin() == 1
+    result = MinCostAssigner().assign(pred, gt, img_shape=(100, 100))
+    assert result.gt_inds.tolist() == [0, 1, 2]
+
+
+def test_min_cost_needs_the_image_size_and_handles_empty_images():
+    pred, gt = make_instances(ONENET_POINTS, gts=(G,))
+    with pytest.raises(ValueError, match='img_shape'):
+        MinCostAssigner().assign(pred, gt)
+    empty = InstanceData(bboxes=torch.zeros((0, 4)), labels=torch.zeros(0, dtype=torch.long))
+    assert MinCostAssigner().assign(pred, empty).gt_inds.tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match='all cost weights'):
+        MinCostAssigner(class_weight=0, l1_weight=0, giou_weight=0)
+
+
+# ------------------------------------------------------------------- sparse == dense (ref.)
+@pytest.mark.parametrize('seed', range(6))
+def test_sparse_candidates_give_the_dense_reference_assignment(seed):
+    g = torch.Generator().manual_seed(100 + seed)
+    num_gts = int(torch.randint(1, 120, (1,), generator=g))
+    pred, gt = crowd(num_gts, seed, num_classes=3)
+    # boxes partly outside the image, tiny ones (no point inside), a whole-image one
+    gt.bboxes[: num_gts // 10] += torch.randn(num_gts // 10, 4, generator=g) * 80
+    gt.bboxes[-1] = torch.tensor([-10., -10., 300., 300.])
+    gt.bboxes[0] = torch.tensor([100., 100., 101., 103.])
+    gt.bboxes = torch.cat([gt.bboxes[:, :2], torch.maximum(gt.bboxes[:, 2:], gt.bboxes[:, :2])], 1)
+    ignore = InstanceData(bboxes=torch.tensor([[0., 0., 30., 50.]]))
+    for radius in (1.5, 2.5, None):
+        sparse_pairs = prior_pairs(pred.priors, gt.bboxes, radius, sparse=True)
+        dense_pairs = prior_pairs(pred.priors, gt.bboxes, radius, sparse=False)
+        assert all(torch.equal(a, b) for a, b in zip(sparse_pairs, dense_pairs))
+        for cls, kwargs in ((OneToOneAssigner, {}),
+                            (SoftLabelAssigner, dict(epoch=1, max_epochs=3))):
+            sparse = cls(center_radius=radius).assign(pred, gt, ignore, **kwargs)
+            dense = cls(center_radius=radius, sparse=False).assign(pred, gt, ignore, **kwargs)
+            assert torch.equal(sparse.gt_inds, dense.gt_inds)
+            assert torch.equal(sparse.max_overlaps, dense.max_overlaps)
+            assert torch.equal(sparse.get_extra_property('point_role'),
+                               dense.get_extra_property('point_role'))
+            if cls is SoftLabelAssigner:
+                assert torch.equal(sparse.get_extra_property('soft_targets'),
+                                   dense.get_extra_property('soft_targets'))

@@ -45,14 +45,44 @@ def test_variants_differ_only_in_neck_head_and_hook(profile, dataset):
         if 'dsla' in variant:
             assert head['type'] == 'DSLAHead'
             assert (head['num_soft_anchors'], head['t_max'], head['t_min']) == (6, 0.6, 0.4)
+            assert (head['soft_anchor_weight'], head['center_radius']) == (1.0, 1.5)
             assert cfg['custom_hooks'] == [dict(type='SoftLabelScheduleHook')]
             head = {k: v for k, v in head.items() if k not in (
-                'num_soft_anchors', 't_max', 't_min', 'lambda_o2o', 'lambda_sla')}
+                'num_soft_anchors', 't_max', 't_min', 'lambda_o2o', 'lambda_sla',
+                'soft_anchor_weight', 'center_radius')}
             head['type'] = 'O2OHead'
         assert head == base['model']['bbox_head']
         rest = {k: v for k, v in cfg.items() if k not in ('model', 'custom_hooks', 'dsla_head')}
         base_rest = {k: v for k, v in base.items() if k not in ('model', 'custom_hooks')}
         assert rest == base_rest
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+@pytest.mark.parametrize('dataset', DATASETS)
+def test_baseline_and_dsla_o2o_subnet_are_onenet(profile, dataset):
+    """The paper's baseline and O2O branch is OneNet: its matching and its loss weights."""
+    for variant in VARIANTS:
+        init_default_scope('mmdet')
+        head = MODELS.build(load(profile, variant, dataset).model.bbox_head)
+        assert type(head.assigner).__name__ == 'MinCostAssigner', variant
+        assert (head.assigner.weights, head.assigner.alpha, head.assigner.gamma) == (
+            (2.0, 5.0, 2.0), 0.25, 2.0)
+        assert (head.loss_cls.loss_weight, head.loss_cls.alpha, head.loss_cls.gamma) == (
+            2.0, 0.25, 2.0)
+        assert type(head.loss_bbox).__name__ == 'GIoULoss' and head.loss_bbox.loss_weight == 2.0
+        assert type(head.loss_l1).__name__ == 'L1Loss' and head.loss_l1.loss_weight == 5.0
+        if 'dsla' in variant:
+            assert type(head.sla_assigner).__name__ == 'SoftLabelAssigner'
+            assert head.sla_assigner.center_radius == 1.5
+            assert head.soft_anchor_weight == 1.0
+
+
+def test_eq2_matching_is_a_named_option_for_the_o2o_subnet():
+    cfg = load('tiny', 'dsla', 'crowdhuman')
+    cfg.model.bbox_head.assigner = dict(type='OneToOneAssigner', center_radius=1.5)
+    init_default_scope('mmdet')
+    head = MODELS.build(cfg.model.bbox_head)
+    assert type(head.assigner).__name__ == 'OneToOneAssigner'
 
 
 def test_paper_profile_settings():

@@ -51,9 +51,67 @@ def test_o2o_head_losses_and_top_k_inference():
 
 def test_dsla_head_runs_sla_subnet_only_in_training():
     head = build(DSLAHead)
-    assert len(head(features())) == 4
+    calls = []
+    for name in ('sla_conv_cls', 'sla_conv_reg'):
+        getattr(head, name).register_forward_hook(lambda *_, name=name: calls.append(name))
+    train_out = head(features())
+    assert len(calls) == 2 * len(HEAD['strides'])  # both SLA convs on every level
     head.eval()
-    assert len(head(features())) == 2
+    calls.clear()
+    with torch.no_grad():
+        eval_out = head(features())
+    assert calls == []  # the SLA subnet's convs never run at inference
+    # and eval returns exactly the O2O subnet's training-mode outputs (same weights)
+    assert len(eval_out) == 2
+    for train_level, eval_level in zip(train_out[:2], eval_out):
+        assert all(torch.equal(a.detach(), b) for a, b in zip(train_level, eval_level))
+
+
+# One instance G = [20, 20, 60, 60] on a 100 × 100 image; image 2 has none. Two points each.
+#   image 1: P_a at (40, 45), p .6, box [20, 20, 60, 70]: OneNet cost -1.553930 (see
+#            test_assigners) — the assigned point; P_b at (85, 85), p .2, box [80, 80, 90, 90].
+#   image 2: p .5 and .1, any boxes.
+# Focal (α .25, γ 2): positive .25·.4²·(-ln .6) = .020433; negatives .75·p²·(-ln(1-p)):
+#   .2 -> .006694, .5 -> .129965, .1 -> .000790; sum .157883, × weight 2 / 1 instance = .315765.
+# GIoU: 1 - IoU([20, 20, 60, 70], G) = 1 - .8 = .2, × 2 = .4.
+# L1 on boxes / (100, 100, 100, 100): |70 - 60| / 100 = .1, × 5 = .5.
+# Each divided by the number of instances in the batch (1; OneNet's num_boxes), not of images.
+def o2o_case():
+    priors = torch.tensor([[40., 45., 8., 8.], [85., 85., 8., 8.]])
+    probs = torch.tensor([[[0.6], [0.2]], [[0.5], [0.1]]])  # (B, N, 1)
+    boxes = torch.tensor([[[20., 20., 60., 70.], [80., 80., 90., 90.]],
+                          [[0., 0., 10., 10.], [50., 50., 60., 60.]]])
+    gts = [InstanceData(bboxes=torch.tensor([[20., 20., 60., 60.]]), labels=torch.tensor([0])),
+           InstanceData(bboxes=torch.zeros((0, 4)), labels=torch.zeros(0, dtype=torch.long))]
+    meta = dict(img_shape=(100, 100), pad_shape=(100, 100), scale_factor=(1.0, 1.0))
+    return BranchOutputs(priors, torch.logit(probs), boxes), gts, [meta, meta]
+
+
+def test_o2o_losses_are_onenets_on_a_hand_worked_case():
+    head = build(O2OHead, num_classes=1)
+    outputs, gts, metas = o2o_case()
+    losses = head.one_to_one_losses(outputs, gts, metas, None)
+    assert losses['loss_o2o_cls'].item() == pytest.approx(0.315765, abs=1e-5)
+    assert losses['loss_o2o_bbox'].item() == pytest.approx(0.4, abs=1e-5)
+    assert losses['loss_o2o_l1'].item() == pytest.approx(0.5, abs=1e-5)
+    # two instances (the same one twice in image 1): every sum doubles, so does the normaliser
+    gts[0] = InstanceData(bboxes=gts[0].bboxes.repeat(2, 1), labels=torch.tensor([0, 0]))
+    doubled = head.one_to_one_losses(outputs, gts, metas, None)
+    # the second copy takes the other point P_b (its next-cheapest free point): focal P_b
+    # becomes positive, .25·.8²·(-ln .2) = .257510 instead of .006694; its GIoU and L1 terms
+    # are those of [80, 80, 90, 90] against G: GIoU = 0 - (4900 - 1700)/4900 = -.653061,
+    # L1 = (60 + 60 + 30 + 30)/100 = 1.8
+    cls = 2 * (0.157883 - 0.006694 + 0.257510) / 2
+    assert doubled['loss_o2o_cls'].item() == pytest.approx(cls, abs=1e-5)
+    assert doubled['loss_o2o_bbox'].item() == pytest.approx(2 * (0.2 + 1.653061) / 2, abs=1e-5)
+    assert doubled['loss_o2o_l1'].item() == pytest.approx(5 * (0.1 + 1.8) / 2, abs=1e-5)
+    # three copies on two points: the third has no free point left, so no positive; the sums
+    # stay, the normaliser is still the number of instances (3), not of positives (2)
+    gts[0] = InstanceData(bboxes=gts[0].bboxes[:1].repeat(3, 1), labels=torch.tensor([0, 0, 0]))
+    tripled = head.one_to_one_losses(outputs, gts, metas, None)
+    assert tripled['loss_o2o_cls'].item() == pytest.approx(2 * cls / 3, abs=1e-5)
+    assert tripled['loss_o2o_bbox'].item() == pytest.approx(2 * (0.2 + 1.653061) / 3, abs=1e-5)
+    assert tripled['loss_o2o_l1'].item() == pytest.approx(5 * (0.1 + 1.8) / 3, abs=1e-5)
 
 
 def test_dsla_losses_follow_eq1_lambdas():
@@ -78,20 +136,28 @@ def test_dsla_head_needs_the_epoch():
         head.loss_by_feat(*head(features()), ground_truth(), [META, META])
 
 
-def test_sla_loss_gradient_ignores_the_targets_dependence_on_scores():
-    """Eq. 3's p_i is detached: d loss / d logit_i = (σ(x_i) − t_i) / #anchors exactly."""
+@pytest.mark.parametrize('soft_weight', [1.0, 0.4])
+def test_sla_loss_gradient_treats_soft_targets_as_constants(soft_weight):
+    """Eq. 3's t_i = T·p_i/max p is a constant target: d loss / d logit_i = w (σ(x_i) − t_i) /
+    #anchors exactly, although t_i is computed from the same logits (with a gradient through
+    t_i, point 1's would gain −w·x_1·∂t_1/∂x_1 and point 2's, the max, −w·x_1·∂t_1/∂x_2)."""
     head = build(DSLAHead, num_classes=1, num_soft_anchors=2, center_radius=None,
+                 soft_anchor_weight=soft_weight,
                  loss_sla_cls=dict(type='SoftLabelBCELoss', neg_gamma=0.0, neg_weight=1.0))
     head.set_soft_label_epoch(0, 36)  # T_0 = 0.6
     pred, gt = make_instances()
     logits = torch.logit(pred.scores)[None].clone().requires_grad_(True)  # (1, 7, 1)
     outputs = BranchOutputs(pred.priors, logits, pred.bboxes[None])
-    losses = head.soft_label_losses(outputs, [gt], None)
+    losses = head.soft_label_losses(outputs, [gt], [META], None)
     losses['loss_sla_cls'].backward()
-    # 5 anchors (certain 0 and 4, soft 1, 2, 3); point 1 is a soft anchor with p = .5,
-    # t = .625 · .6; point 5 is a negative with p = .4, target 0.
-    assert logits.grad[0, 1, 0].item() == pytest.approx((0.5 - 0.625 * 0.6) / 5, abs=1e-6)
-    assert logits.grad[0, 5, 0].item() == pytest.approx(0.4 / 5, abs=1e-6)
+    # 5 anchors (certain 0 and 4, soft 1, 2, 3); point 1 is A's soft anchor with p = .5,
+    # t = .625 · .6; point 2 is B's with p = .8, t = .6 (B's max); point 0 is certain (p .9);
+    # point 5 is a negative with p = .4, target 0 (weight 1 whatever the soft weight).
+    grad = logits.grad[0, :, 0].tolist()
+    assert grad[1] == pytest.approx(soft_weight * (0.5 - 0.625 * 0.6) / 5, abs=1e-6)
+    assert grad[2] == pytest.approx(soft_weight * (0.8 - 0.6) / 5, abs=1e-6)
+    assert grad[0] == pytest.approx((0.9 - 1.0) / 5, abs=1e-6)
+    assert grad[5] == pytest.approx(0.4 / 5, abs=1e-6)
 
 
 def test_non_finite_loss_is_named():
@@ -109,5 +175,7 @@ def test_configuration_errors_name_the_value():
         DSLAHead(**HEAD, t_max=1.5)
     with pytest.raises(ValueError, match='lambda_sla'):
         DSLAHead(**HEAD, lambda_sla=-1.0)
+    with pytest.raises(ValueError, match='soft_anchor_weight'):
+        DSLAHead(**HEAD, soft_anchor_weight=-0.4)
     with pytest.raises(ValueError, match='epoch must be in'):
         DSLAHead(**HEAD).set_soft_label_epoch(12, 12)

@@ -8,6 +8,7 @@ from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from torch import Tensor, nn
 
+from ..task_modules.assigners.one_to_one_assigner import SOFT
 from .o2o_head import O2OHead, avg_factor
 
 
@@ -20,14 +21,20 @@ class DSLAHead(O2OHead):
     ``sla_scales``). In eval mode ``forward`` runs the O2O outputs only, so inference is the
     baseline's graph; ``dsla.analysis.deploy`` drops the SLA parameters altogether.
 
-    L_o2o is the baseline's loss (``O2OHead``). L_SLA, on the SLA subnet's outputs:
-      * assignment by ``SoftLabelAssigner``: certain anchor argmax_i S_ij (eq. 2), the next K
-        points by S_ij as soft anchors, targets t_i = T_j · p_i / max_k p_k (eqs. 3–4);
-      * classification, eq. 5, ``SoftLabelBCELoss``: BCE(p, 1) at certain anchors, BCE(p, t_i)
-        at soft anchors, O2F-modulated BCE(p, 0) at negatives (choice explained there);
-      * regression, eq. 6: GIoU on the certain and the soft anchors (weight 2, as the O2O GIoU).
+    L_o2o is the baseline's loss and assignment (``O2OHead``: OneNet's ``MinCostAssigner`` by
+    default). L_SLA, on the SLA subnet's outputs:
+      * assignment by ``SoftLabelAssigner``: certain anchor argmax_i S_ij inside Ω_j (eq. 2), the
+        next K points by S_ij as soft anchors, targets t_i = T_j · p_i / max_k p_k (eqs. 3–4);
+      * classification, eq. 5, ``SoftLabelBCELoss``: BCE(p, 1) at certain anchors,
+        ``soft_anchor_weight`` · BCE(p, t_i) at soft anchors, O2F-modulated BCE(p, 0) at
+        negatives (choice explained there). Eq. 5 as printed weighs the soft terms 1 (the
+        default); O2F weighs them 0.4 (``o2f_head.py``: ``soft_weight``), the option;
+      * regression, eq. 6: GIoU on the certain and the soft anchors (weight 2, as the O2O GIoU),
+        each anchor weighted 1, as eq. 6 prints it (O2F instead weights its GIoU by centerness
+        targets and divides by their sum).
       Both SLA terms are divided by the number of certain + soft anchors in the batch (averaged
-      over GPUs, at least 1), O2F's normaliser. Logged as ``loss_sla_cls``, ``loss_sla_bbox``.
+      over GPUs, at least 1) — O2F's normaliser of its classification loss. Logged as
+      ``loss_sla_cls``, ``loss_sla_bbox``.
 
     Which scores build S_ij and t_i: the SLA subnet's own predictions. Figure 2 gives each
     branch its own (ground truth, prediction) pairing and loss; O2F, which the SLA branch
@@ -43,6 +50,8 @@ class DSLAHead(O2OHead):
         t_max, t_min: T^max and T^min of eq. 4 (paper defaults 0.6 and 0.4).
         lambda_o2o, lambda_sla: λ of eq. 1 (the paper gives no values; 1 and 1, as DDQ weighs
             its auxiliary branch like the main one).
+        soft_anchor_weight: weight of a soft anchor's BCE in eq. 5 (1.0 as printed; O2F 0.4).
+        center_radius, poto_alpha: Ω_j and S_ij of the SLA subnet's eq. 2 (``SoftLabelAssigner``).
         loss_sla_cls, loss_sla_bbox: losses of eqs. 5 and 6.
         Others as :class:`O2OHead`.
     """
@@ -54,6 +63,7 @@ class DSLAHead(O2OHead):
                  t_min: float = 0.4,
                  lambda_o2o: float = 1.0,
                  lambda_sla: float = 1.0,
+                 soft_anchor_weight: float = 1.0,
                  loss_sla_cls: ConfigType = dict(type='SoftLabelBCELoss'),
                  loss_sla_bbox: ConfigType = dict(type='GIoULoss', loss_weight=2.0),
                  init_cfg=dict(type='Normal', layer='Conv2d', std=0.01,
@@ -62,13 +72,14 @@ class DSLAHead(O2OHead):
                  center_radius: Optional[float] = 1.5,
                  poto_alpha: Optional[float] = None,
                  **kwargs) -> None:
-        super().__init__(*args, center_radius=center_radius, poto_alpha=poto_alpha,
-                         init_cfg=init_cfg, **kwargs)
-        for name, value in (('lambda_o2o', lambda_o2o), ('lambda_sla', lambda_sla)):
+        super().__init__(*args, init_cfg=init_cfg, **kwargs)
+        for name, value in (('lambda_o2o', lambda_o2o), ('lambda_sla', lambda_sla),
+                            ('soft_anchor_weight', soft_anchor_weight)):
             if not value >= 0:
                 raise ValueError(f'{name} must be >= 0, got {value!r}')
         self.lambda_o2o = lambda_o2o
         self.lambda_sla = lambda_sla
+        self.soft_anchor_weight = soft_anchor_weight
         self.sla_assigner = TASK_UTILS.build(dict(
             type='SoftLabelAssigner', num_soft_anchors=num_soft_anchors, t_max=t_max,
             t_min=t_min, center_radius=center_radius, poto_alpha=poto_alpha))
@@ -126,25 +137,29 @@ class DSLAHead(O2OHead):
                                      batch_gt_instances, batch_img_metas,
                                      batch_gt_instances_ignore)
         sla = self.soft_label_losses(self.flatten_branch(sla_cls_scores, sla_bbox_preds),
-                                     batch_gt_instances, batch_gt_instances_ignore)
+                                     batch_gt_instances, batch_img_metas,
+                                     batch_gt_instances_ignore)
         losses = {name: self.lambda_o2o * value for name, value in o2o.items()}
         losses.update({name: self.lambda_sla * value for name, value in sla.items()})
         return self.check_finite(losses)
 
     def soft_label_losses(self, outputs, batch_gt_instances: InstanceList,
+                          batch_img_metas: List[dict],
                           batch_gt_instances_ignore: OptInstanceList) -> dict:
         """L_SLA of the SLA subnet: eq. 5 (classification) and eq. 6 (GIoU), keyed loss_sla_*."""
         results = self.assign_batch(self.sla_assigner, outputs, batch_gt_instances,
-                                    batch_gt_instances_ignore, epoch=self.epoch,
-                                    max_epochs=self.max_epochs)
+                                    batch_gt_instances_ignore, batch_img_metas,
+                                    epoch=self.epoch, max_epochs=self.max_epochs)
         targets = self.get_targets(results, batch_gt_instances)
         soft_targets = self._cat_property(results, 'soft_targets')  # (B·N,)
+        soft = self._cat_property(results, 'point_role') == SOFT  # (B·N,)
+        target_weights = torch.where(soft, self.soft_anchor_weight, 1.0)  # (B·N,)
         num_pos = avg_factor(targets.positive.sum())
         pos_bboxes = outputs.bboxes.flatten(0, 1)[targets.positive]  # (P, 4)
         return dict(
             loss_sla_cls=self.loss_sla_cls(outputs.logits.flatten(0, 1), targets.labels,
                                            soft_targets, targets.label_weights,
-                                           avg_factor=num_pos),
+                                           avg_factor=num_pos, target_weight=target_weights),
             loss_sla_bbox=self.loss_sla_bbox(pos_bboxes, targets.gt_bboxes, avg_factor=num_pos))
 
     @staticmethod

@@ -1,6 +1,6 @@
 """The baseline: a OneNet/POTO-style fully convolutional one-to-one head, no NMS at test time."""
 import math
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Tuple
 
 import torch
 from mmcv.cnn import Scale
@@ -42,20 +42,24 @@ def avg_factor(count: Tensor) -> float:
 
 @MODELS.register_module()
 class O2OHead(AnchorFreeHead):
-    """One-to-one FCN head (the paper's baseline, OneNet/POTO style) on FPN points.
+    """One-to-one FCN head: the paper's baseline, OneNet ("We chose to use OneNet as baseline and
+    also as O2O branch", §4.3), on FPN points.
 
     Layout: shared GN conv towers for classification and regression (``stacked_convs`` convs
     each, as FCOS/OneNet-FCOS), then ``conv_cls`` (C logits per point, sigmoid) and ``conv_reg``
     (ltrb distances ``stride · exp(scale_l · x)``, one learnable scale per level). No
     centerness/objectness branch: OneNet scores by classification alone.
 
-    Training: per instance exactly one positive point, the argmax of S_ij (eq. 2) inside Ω_j
-    (``OneToOneAssigner``); every other point is negative. Losses, OneNet's: sigmoid focal loss
-    (α 0.25, γ 2, weight 2) over all points, GIoU (weight 2) and L1 on boxes normalised by the
-    image size (weight 5) on the positives; each divided by the number of positives in the batch
-    (averaged over GPUs, at least 1), so images without instances are fine. Logged as
-    ``loss_o2o_cls``, ``loss_o2o_bbox``, ``loss_o2o_l1``; a non-finite loss raises an error that
-    names it.
+    Training: per instance exactly one positive point, by default OneNet's minimum-cost point
+    over all points (``MinCostAssigner``: 2·focal cost + 5·L1 + 2·(−GIoU)); every other point
+    is negative. ``assigner=dict(type='OneToOneAssigner')`` is the named option of eq. 2's
+    argmax S_ij inside Ω_j instead. Losses, OneNet's (``SetCriterion`` in PeizeSun/OneNet
+    ``projects/OneNet/onenet/loss.py``): sigmoid focal loss (α 0.25, γ 2, weight 2) summed over
+    all points and classes; GIoU (weight 2) and L1 on (x1, y1, x2, y2) boxes divided by the
+    image's (w, h, w, h) (weight 5), summed over the positives; each divided by the number of
+    ground-truth instances in the batch (averaged over GPUs, at least 1: OneNet's
+    ``num_boxes``), so images without instances are fine. Logged as ``loss_o2o_cls``,
+    ``loss_o2o_bbox``, ``loss_o2o_l1``; a non-finite loss raises an error that names it.
 
     Inference: no NMS. The ``test_cfg.max_per_img`` highest (point, class) scores over all levels
     are the detections, optionally above ``test_cfg.score_thr``.
@@ -63,8 +67,7 @@ class O2OHead(AnchorFreeHead):
     Args:
         num_classes: number of object classes.
         in_channels: channels of the FPN levels.
-        center_radius: Ω_j's half side in strides (None: the whole box), see ``prior_region``.
-        poto_alpha: None for eq. 2 as printed, else POTO's exponent α.
+        assigner: the one-to-one assigner (default ``MinCostAssigner`` with OneNet's weights).
         loss_l1: OneNet's L1 box loss (normalised boxes), None to drop it.
         Others as mmdet's ``AnchorFreeHead`` (``feat_channels``, ``stacked_convs``, ``strides``,
         ``norm_cfg``, ``loss_cls``, ``loss_bbox``, ...).
@@ -73,8 +76,7 @@ class O2OHead(AnchorFreeHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 center_radius: Optional[float] = 1.5,
-                 poto_alpha: Optional[float] = None,
+                 assigner: ConfigType = dict(type='MinCostAssigner'),
                  loss_cls: ConfigType = dict(
                      type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
                      loss_weight=2.0),
@@ -90,8 +92,7 @@ class O2OHead(AnchorFreeHead):
                              f'have use_sigmoid=True, got {loss_cls!r}')
         super().__init__(num_classes, in_channels, loss_cls=loss_cls, loss_bbox=loss_bbox,
                          norm_cfg=norm_cfg, init_cfg=init_cfg, **kwargs)
-        self.assigner = TASK_UTILS.build(
-            dict(type='OneToOneAssigner', center_radius=center_radius, poto_alpha=poto_alpha))
+        self.assigner = TASK_UTILS.build(assigner)
         self.loss_l1 = MODELS.build(loss_l1) if loss_l1 is not None else None
         self.test_cfg = ConfigDict(self.test_cfg or dict(max_per_img=100))
 
@@ -141,21 +142,22 @@ class O2OHead(AnchorFreeHead):
                           batch_gt_instances_ignore: OptInstanceList) -> dict:
         """Losses of the O2O subnet, keyed loss_o2o_*."""
         results = self.assign_batch(self.assigner, outputs, batch_gt_instances,
-                                    batch_gt_instances_ignore)
+                                    batch_gt_instances_ignore, batch_img_metas)
         targets = self.get_targets(results, batch_gt_instances)
-        num_pos = avg_factor(targets.positive.sum())
+        num_boxes = avg_factor(outputs.logits.new_tensor(  # OneNet's normaliser
+            float(sum(len(gt_instances) for gt_instances in batch_gt_instances))))
         logits = outputs.logits.flatten(0, 1)  # (B·N, C)
         pos_bboxes = outputs.bboxes.flatten(0, 1)[targets.positive]  # (P, 4)
         losses = dict(
             loss_o2o_cls=self.loss_cls(logits, targets.labels, targets.label_weights,
-                                       avg_factor=num_pos),
-            loss_o2o_bbox=self.loss_bbox(pos_bboxes, targets.gt_bboxes, avg_factor=num_pos))
+                                       avg_factor=num_boxes),
+            loss_o2o_bbox=self.loss_bbox(pos_bboxes, targets.gt_bboxes, avg_factor=num_boxes))
         if self.loss_l1 is not None:
             image_wh = pos_bboxes.new_tensor(
                 [meta['img_shape'][::-1] for meta in batch_img_metas]).repeat(1, 2)  # (B, 4)
             size = image_wh[targets.image_index]  # (P, 4)
             losses['loss_o2o_l1'] = self.loss_l1(pos_bboxes / size, targets.gt_bboxes / size,
-                                                 avg_factor=num_pos)
+                                                 avg_factor=num_boxes)
         return losses
 
     def flatten_branch(self, cls_scores: List[Tensor], bbox_preds: List[Tensor]) -> BranchOutputs:
@@ -172,9 +174,10 @@ class O2OHead(AnchorFreeHead):
 
     @staticmethod
     def assign_batch(assigner, outputs: BranchOutputs, batch_gt_instances: InstanceList,
-                     batch_gt_instances_ignore: OptInstanceList, **assign_kwargs
-                     ) -> List[AssignResult]:
-        """Run ``assigner`` image by image on detached predictions of one subnet."""
+                     batch_gt_instances_ignore: OptInstanceList, batch_img_metas: List[dict],
+                     **assign_kwargs) -> List[AssignResult]:
+        """Run ``assigner`` image by image on detached predictions of one subnet (with the
+        image's ``img_shape``, which ``MinCostAssigner`` needs)."""
         results = []
         for i, gt_instances in enumerate(batch_gt_instances):
             pred_instances = InstanceData(priors=outputs.priors,
@@ -182,6 +185,7 @@ class O2OHead(AnchorFreeHead):
                                           scores=outputs.logits[i].detach().sigmoid())
             ignore = batch_gt_instances_ignore[i] if batch_gt_instances_ignore else None
             results.append(assigner.assign(pred_instances, gt_instances, ignore,
+                                           img_shape=batch_img_metas[i]['img_shape'],
                                            **assign_kwargs))
         return results
 

@@ -1,3 +1,3 @@
-from .assigners import OneToOneAssigner, SoftLabelAssigner
+from .assigners import MinCostAssigner, OneToOneAssigner, SoftLabelAssigner
 
-__all__ = ['OneToOneAssigner', 'SoftLabelAssigner']
+__all__ = ['MinCostAssigner', 'OneToOneAssigner', 'SoftLabelAssigner']

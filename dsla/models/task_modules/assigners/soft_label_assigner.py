@@ -8,7 +8,8 @@ from mmdet.registry import TASK_UTILS
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .one_to_one_assigner import CERTAIN, SOFT, OneToOneAssigner
+from .one_to_one_assigner import (CERTAIN, SOFT, OneToOneAssigner, assign_result,
+                                  ignored_points)
 
 
 def soft_label_scale(epoch: int, max_epochs: int, t_max: float, t_min: float) -> float:
@@ -26,7 +27,7 @@ def soft_label_scale(epoch: int, max_epochs: int, t_max: float, t_min: float) ->
     return (t_min - t_max) / (max_epochs - 1) * epoch + t_max  # eq. 4
 
 
-def soft_label(p_soft: Tensor, valid: Tensor, scale: float) -> Tensor:
+def soft_label(p_soft: Tensor, instance: Tensor, num_gts: int, scale: float) -> Tensor:
     """Eq. 3: t_i = T_j · p_i / max_k p_k, the soft target of soft anchor i of instance j.
 
     p_i = p_{i,c_j} is the predicted score of the instance's class; the max runs over the
@@ -34,15 +35,16 @@ def soft_label(p_soft: Tensor, valid: Tensor, scale: float) -> Tensor:
     say), so the most confident soft anchor gets exactly T_j and the others proportionally less.
 
     Args:
-        p_soft: (K, M) p_{i,c_j} of instance j's k-th soft anchor, without gradient.
-        valid: (K, M) bool, that soft anchor exists.
+        p_soft: (E,) p_{i,c_j} of each soft claim (point i, instance j), without gradient.
+        instance: (E,) the instance j of each claim.
+        num_gts: M, the number of instances.
         scale: T_j from eq. 4.
 
     Returns:
-        (K, M) targets; meaningful where ``valid``.
+        (E,) targets.
     """
-    p_max = torch.where(valid, p_soft, 0.0).amax(dim=0).clamp(min=1e-12)  # (M,)
-    return scale * p_soft / p_max  # (K, M), eq. 3
+    p_max = p_soft.new_zeros(num_gts).scatter_reduce(0, instance, p_soft, 'amax')  # (M,)
+    return scale * p_soft / p_max[instance].clamp(min=1e-12)  # (E,), eq. 3
 
 
 @TASK_UTILS.register_module()
@@ -60,10 +62,12 @@ class SoftLabelAssigner(OneToOneAssigner):
     Gaps the paper leaves, closed here:
       * soft anchors need S_ij > 0 (inside Ω_j with non-zero score and overlap), as O2F's
         candidates need IoU > 0; an instance with fewer such points has fewer soft anchors.
-      * a point that is an anchor of several instances is assigned once: a certain anchor of
-        any instance stays certain; among soft claims the instance with the highest S_ij wins
-        (O2F's rule). The max of eq. 3 is taken over each instance's K soft anchors before this
-        resolution, so a target does not depend on what the neighbours claimed.
+      * a point wanted by several instances (``settle_claims``, ``match_certain``): certain
+        beats soft, then the higher S_ij wins; an instance that loses its certain anchor takes
+        its next-best free point (O2F promotes its best remaining point), so every instance with
+        a point in Ω_j has a certain anchor. A lost soft claim is not replaced (O2F). The max of
+        eq. 3 is taken over each instance's K soft anchors before the soft-vs-soft resolution,
+        so a target does not depend on what the neighbours claimed.
       * the scores p come from the subnet being trained (its ``pred_instances.scores``): the
         DSLA head passes the SLA subnet's own predictions (see ``DSLAHead``).
 
@@ -71,13 +75,13 @@ class SoftLabelAssigner(OneToOneAssigner):
         num_soft_anchors: K, soft anchors per instance (paper default 6).
         t_max: T^max of eq. 4 (paper default 0.6).
         t_min: T^min of eq. 4 (paper default 0.4).
-        center_radius, poto_alpha: as :class:`OneToOneAssigner`.
+        center_radius, poto_alpha, sparse: as :class:`OneToOneAssigner`.
     """
 
     def __init__(self, num_soft_anchors: int = 6, t_max: float = 0.6, t_min: float = 0.4,
                  center_radius: Optional[float] = 1.5,
-                 poto_alpha: Optional[float] = None) -> None:
-        super().__init__(center_radius=center_radius, poto_alpha=poto_alpha)
+                 poto_alpha: Optional[float] = None, sparse: bool = True) -> None:
+        super().__init__(center_radius=center_radius, poto_alpha=poto_alpha, sparse=sparse)
         if not isinstance(num_soft_anchors, numbers.Integral) or num_soft_anchors < 0:
             raise ValueError(f'num_soft_anchors (K) must be an int >= 0, got {num_soft_anchors!r}')
         for name, value in (('t_max', t_max), ('t_min', t_min)):
@@ -97,16 +101,16 @@ class SoftLabelAssigner(OneToOneAssigner):
                max_epochs: int, **kwargs) -> AssignResult:
         """Assign certain and soft anchors and their classification targets."""
         claims = self._claims(pred_instances, gt_instances)
-        result = self._result(claims, pred_instances, gt_instances, gt_instances_ignore)
+        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse)
+        result = assign_result(claims, gt_instances, ignored)
         targets = (claims.point_role == CERTAIN).to(claims.point_quality.dtype)  # (N,)
-        soft_points, soft_valid = claims.ranked[1:], claims.valid[1:]  # (K, M) each
-        if soft_points.numel() > 0:
-            p_soft = pred_instances.scores[soft_points, gt_instances.labels]  # (K, M)
-            t = soft_label(p_soft, soft_valid, self.scale(epoch, max_epochs))  # (K, M)
-            instance = torch.arange(soft_points.size(1), device=t.device).expand_as(soft_points)
-            # the (k, j) entries whose point ended up as a soft anchor of instance j
-            kept = (soft_valid & (claims.point_role[soft_points] == SOFT)
-                    & (claims.point_gt[soft_points] == instance))  # (K, M)
-            targets[soft_points[kept]] = t[kept]
+        points, instances = claims.soft_point, claims.soft_instance  # (E,) each
+        if len(points):
+            p_soft = pred_instances.scores[points, gt_instances.labels[instances]]  # (E,)
+            t = soft_label(p_soft, instances, len(gt_instances),
+                           self.scale(epoch, max_epochs))  # (E,)
+            # the claims whose point ended up as a soft anchor of their instance
+            kept = (claims.point_role[points] == SOFT) & (claims.point_gt[points] == instances)
+            targets[points[kept]] = t[kept].to(targets.dtype)
         result.set_extra_property('soft_targets', targets)
         return result

@@ -1,8 +1,11 @@
 # Real COCO 2017 in its standard layout:
 #   data/coco/annotations/instances_{train,val}2017.json, data/coco/{train,val}2017/
-# Paper scale, OneNet style: train with the short side drawn from 480..800 (step 32) and the long
-# side at most 1333, random flip; test at (1333, 800). Empty images are skipped in training
-# (mmdet's usual filter). 4 images per GPU: 16 on the paper's 4 GPUs.
+# Paper scale (the paper gives none): mmdet's usual COCO recipe, train with the short side drawn
+# from 480..800 (step 32) and the long side at most 1333, random flip; test at (1333, 800); empty
+# images are skipped in training (mmdet's filter). NOT OneNet's recipe (PeizeSun/OneNet
+# projects/OneNet/configs/onenet.fcos.res50.yaml, Base-OneNet.yaml): short side 640..896 (step
+# 32), long side at most 1500, random crop (384..600 absolute) on, empty images kept; test
+# (1333, 800). 4 images per GPU: 16 on the paper's 4 GPUs.
 _base_ = './synth_sparse.py'
 
 data_root = 'data/coco/'

@@ -1,10 +1,13 @@
 # Real CrowdHuman as users keep it on disk:
 #   data/CrowdHuman/Images/<ID>.jpg, annotation_train.odgt, annotation_val.odgt
 #   (optional: mmdet's image-size caches id_hw_train.json / id_hw_val.json; else image headers).
-# Paper scale, OneNet / O2F style: train with the short side drawn from 480..960 (step 32) and the
-# long side at most 1400, random flip; test at (1400, 800). Trained on full-body boxes (fbox);
-# mask / extra.ignore boxes are ignore regions. 4 images per GPU: 16 on the paper's 4 GPUs, as
-# OneNet's batch.
+# Paper scale (the paper gives none): O2F's CrowdHuman scale (strongwolf/o2f
+# configs/crowdhuman.py), train with the short side drawn from 480..960 (step 32 here; a
+# continuous range in O2F) and the long side at most 1400, random flip; test at (1400, 800).
+# NOT OneNet's (PeizeSun/OneNet projects/OneNet/configs/onenet.*.res50.crowdhuman.yaml): short
+# side 640..896 (step 32), long side at most 1400, no crop; test (1400, 800). Trained on
+# full-body boxes (fbox); mask / extra.ignore boxes are ignore regions. 4 images per GPU: 16 on
+# the paper's 4 GPUs, as OneNet's batch.
 _base_ = './synth_crowd.py'
 
 data_root = 'data/CrowdHuman/'

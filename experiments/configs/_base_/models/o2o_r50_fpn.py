@@ -1,5 +1,7 @@
-# The paper's baseline (OneNet-style one-to-one FCN head, no NMS) at the paper's scale:
-# ResNet-50 from a local ImageNet checkpoint, FPN 256 channels, levels P3-P7.
+# The paper's baseline, OneNet (one-to-one FCN head, no NMS), at the paper's scale: ResNet-50
+# from a local ImageNet checkpoint, FPN 256 channels, levels P3-P7. OneNet's matching (minimum
+# 2·focal + 5·L1 + 2·(-GIoU) cost over all points) and its losses with the same weights.
+# The eq. 2 matching inside the centre region is the option assigner=dict(type='OneToOneAssigner').
 # Set model.backbone.init_cfg=None to train from scratch (the log then says so).
 model = dict(
     type='EndToEndDetector',
@@ -19,8 +21,13 @@ model = dict(
         add_extra_convs='on_output', num_outs=5, relu_before_extra_convs=True),
     bbox_head=dict(
         type='O2OHead', num_classes=1, in_channels=256, feat_channels=256, stacked_convs=4,
-        strides=[8, 16, 32, 64, 128], center_radius=1.5,
-        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+        strides=[8, 16, 32, 64, 128],
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        assigner=dict(type='MinCostAssigner', class_weight=2.0, l1_weight=5.0, giou_weight=2.0,
+                      alpha=0.25, gamma=2.0),
+        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=2.0),
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        loss_l1=dict(type='L1Loss', loss_weight=5.0)),
     test_cfg=dict(max_per_img=100))
 
 # Used by the +FS variants (neck=[FPN, FeatureShuffle]): S = 64 of 256 channels, as DDQ FCN.

@@ -1,0 +1,177 @@
+"""OneNet's minimum-cost matching: the baseline's and DSLA's O2O subnet's one-to-one assignment."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
+from mmdet.registry import TASK_UTILS
+from mmdet.structures.bbox import bbox_overlaps
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from .one_to_one_assigner import (assign_result, empty_claims, ignored_points, match_certain,
+                                  rank_pairs, settle_claims)
+
+# Pairs evaluated at once: bounds the memory of the (N, M) cost to N × chunk entries.
+CHUNK_ENTRIES = 1 << 21
+
+
+def focal_cost(scores: Tensor, alpha: float, gamma: float, eps: float = 1e-8) -> Tensor:
+    """OneNet's classification cost, per point and class: the focal loss of calling the point
+    positive minus that of calling it negative,
+
+        cost_cls(p) = α (1 − p)^γ · (−log(p + ε)) − (1 − α) p^γ · (−log(1 − p + ε)),  ε = 1e-8
+
+    (``MinCostMatcher.forward`` in PeizeSun/OneNet ``projects/OneNet/onenet/loss.py``).
+
+    Args:
+        scores: (N, C) class probabilities p.
+
+    Returns:
+        (N, C) cost; lower for a higher p.
+    """
+    positive = alpha * (1 - scores).pow(gamma) * -(scores + eps).log()
+    negative = (1 - alpha) * scores.pow(gamma) * -(1 - scores + eps).log()
+    return positive - negative  # (N, C)
+
+
+def matching_cost(class_cost: Tensor, pred_bboxes: Tensor, gt_bboxes: Tensor, gt_labels: Tensor,
+                  image_wh: Tensor, weights: Sequence[float]) -> Tensor:
+    """OneNet's matching cost of every point for some instances:
+
+        C_ij = w_cls · cost_cls(p_{i,c_j}) + w_L1 · ‖b̂_i − b̂_j‖₁ + w_GIoU · (−GIoU(b_i, b_j)),
+
+    with b̂ a box (x1, y1, x2, y2) divided by the image's (w, h, w, h), OneNet's weights
+    (2, 5, 2) by default.
+
+    Args:
+        class_cost: (N, C) :func:`focal_cost`.
+        pred_bboxes: (N, 4) predicted boxes b_i in pixels.
+        gt_bboxes: (m, 4) instance boxes b_j; gt_labels: (m,) their classes c_j.
+        image_wh: (4,) ``(w, h, w, h)`` of the image.
+        weights: (w_cls, w_L1, w_GIoU).
+
+    Returns:
+        (N, m) C_ij.
+    """
+    w_cls, w_l1, w_giou = weights
+    cost = w_cls * class_cost[:, gt_labels]  # (N, m)
+    cost += w_l1 * torch.cdist(pred_bboxes / image_wh, gt_bboxes / image_wh, p=1)  # (N, m)
+    cost -= w_giou * bbox_overlaps(pred_bboxes, gt_bboxes, mode='giou')  # (N, m)
+    return cost
+
+
+@TASK_UTILS.register_module()
+class MinCostAssigner(BaseAssigner):
+    """OneNet's one-to-one assignment: per instance the single point of minimum cost
+    (:func:`matching_cost`, 2·focal cost + 5·L1 + 2·(−GIoU)) over ALL points, no spatial prior.
+
+    Source: ``MinCostMatcher`` in PeizeSun/OneNet (``projects/OneNet/onenet/loss.py``): the cost
+    matrix over all points, then ``torch.min`` over points per instance (no Hungarian). The paper:
+    "We chose to use OneNet as baseline and also as O2O branch" (§4.3); this is the default
+    assigner of the baseline's head and DSLA's O2O subnet. (The paper's §3.3 also says the
+    spatial prior "is used in the o2o and SLA approaches"; OneNet has none, and OneNet is what
+    the paper names. The eq. 2 matching inside Ω_j stays available as ``OneToOneAssigner``.)
+
+    One change: OneNet lets two instances take the same point (both keep it, one label). An mmdet
+    ``AssignResult`` gives a point one instance, so the point goes to the lower cost and the
+    other instance takes its next-cheapest free point (:func:`match_certain`, O2F's rule; ties
+    by the lower instance index). Every instance then has exactly one positive.
+
+    Cost and memory: the cost has no prior, so every point is a candidate of every instance:
+    time O(N · M) (N points, M instances; a few elementwise passes over N × M entries), memory
+    O(N × chunk) — instances are costed in chunks of ``CHUNK_ENTRIES / N`` and only each
+    instance's ``num_candidates`` cheapest points are kept for the conflict resolution (more are
+    costed again only if an instance runs out, which needs that many rivals for one spot).
+
+    Contract of :meth:`assign`: as ``OneToOneAssigner`` (N points, M instances), plus the
+    keyword ``img_shape`` ``(h, w)`` of the image (without padding; OneNet's ``image_size``),
+    which normalises the L1 term. ``max_overlaps`` holds −C_ij of the assigned pairs.
+
+    Args:
+        class_weight, l1_weight, giou_weight: cost weights (OneNet: 2, 5, 2).
+        alpha, gamma: focal cost parameters (OneNet: 0.25, 2).
+        num_candidates: cheapest points kept per instance for the conflict resolution.
+    """
+
+    def __init__(self, class_weight: float = 2.0, l1_weight: float = 5.0,
+                 giou_weight: float = 2.0, alpha: float = 0.25, gamma: float = 2.0,
+                 num_candidates: int = 8) -> None:
+        weights = dict(class_weight=class_weight, l1_weight=l1_weight, giou_weight=giou_weight)
+        for name, value in weights.items():
+            if not value >= 0:
+                raise ValueError(f'{name} must be >= 0, got {value!r}')
+        if not any(weights.values()):
+            raise ValueError('MinCostAssigner: all cost weights are 0')
+        if not 0.0 <= alpha <= 1.0 or not gamma >= 0:
+            raise ValueError(f'focal cost needs alpha in [0, 1] and gamma >= 0, got '
+                             f'alpha={alpha!r}, gamma={gamma!r}')
+        if not int(num_candidates) >= 1:
+            raise ValueError(f'num_candidates must be >= 1, got {num_candidates!r}')
+        self.weights = (class_weight, l1_weight, giou_weight)
+        self.alpha, self.gamma = alpha, gamma
+        self.num_candidates = int(num_candidates)
+
+    def cost(self, pred_instances: InstanceData, gt_instances: InstanceData,
+             img_shape: Sequence[int]) -> Tensor:
+        """The dense (N, M) cost matrix (for tests and inspection; :meth:`assign` chunks it)."""
+        class_cost = focal_cost(pred_instances.scores, self.alpha, self.gamma)
+        return matching_cost(class_cost, pred_instances.bboxes, gt_instances.bboxes,
+                             gt_instances.labels, self._image_wh(img_shape, pred_instances),
+                             self.weights)
+
+    @torch.no_grad()
+    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
+               gt_instances_ignore: Optional[InstanceData] = None, *,
+               img_shape: Optional[Sequence[int]] = None, **kwargs) -> AssignResult:
+        """One positive per instance (its minimum-cost free point); every other point negative."""
+        priors = pred_instances.priors
+        num_points, num_gts = len(priors), len(gt_instances)
+        if num_gts == 0:
+            claims = empty_claims(num_points, priors.device)
+        else:
+            if img_shape is None:
+                raise ValueError('MinCostAssigner.assign needs img_shape=(h, w) of the image '
+                                 '(it normalises the L1 cost); the heads pass it from the '
+                                 "image's metainfo")
+            image_wh = self._image_wh(img_shape, pred_instances)
+            class_cost = focal_cost(pred_instances.scores, self.alpha, self.gamma)  # (N, C)
+            k = min(self.num_candidates, num_points)
+            while True:
+                point, instance, key = self._cheapest(class_cost, pred_instances.bboxes,
+                                                      gt_instances, image_wh, k)
+                ranking = rank_pairs(point, instance, key, num_gts)
+                certain = match_certain(ranking, num_points)
+                exhausted = (certain < 0) & (ranking.count == k)
+                if k == num_points or not exhausted.any():
+                    break
+                k = min(4 * k, num_points)  # an instance ran out of points: look further
+            claims = settle_claims(ranking, certain, ranking.key > 0, 0, num_points)
+        ignored = ignored_points(priors, gt_instances_ignore)
+        return assign_result(claims, gt_instances, ignored)
+
+    def _cheapest(self, class_cost: Tensor, pred_bboxes: Tensor, gt_instances: InstanceData,
+                  image_wh: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
+        """Each instance's k cheapest points as pairs sorted by instance, then point; key −C."""
+        num_points, num_gts = len(pred_bboxes), len(gt_instances)
+        chunk = max(1, CHUNK_ENTRIES // max(num_points, 1))
+        points, keys = [], []
+        for begin in range(0, num_gts, chunk):
+            end = min(begin + chunk, num_gts)
+            cost = matching_cost(class_cost, pred_bboxes, gt_instances.bboxes[begin:end],
+                                 gt_instances.labels[begin:end], image_wh,
+                                 self.weights)  # (N, m)
+            top_cost, top_point = cost.topk(k, dim=0, largest=False)  # (k, m)
+            points.append(top_point.t())
+            keys.append(-top_cost.t())
+        point = torch.cat(points).flatten()  # (M·k,)
+        key = torch.cat(keys).flatten()
+        instance = torch.arange(num_gts, device=point.device).repeat_interleave(k)
+        order = (instance * num_points + point).argsort()
+        return point[order], instance[order], key[order]
+
+    @staticmethod
+    def _image_wh(img_shape: Sequence[int], pred_instances: InstanceData) -> Tensor:
+        height, width = img_shape[:2]
+        if not (height > 0 and width > 0):
+            raise ValueError(f'img_shape must be a positive (h, w), got {tuple(img_shape)!r}')
+        return pred_instances.bboxes.new_tensor([width, height, width, height])
