@@ -6,8 +6,10 @@ from mmengine.structures import InstanceData
 import dsla  # noqa: F401  (registers the modules)
 from dsla.models.task_modules.assigners import (MinCostAssigner, OneToOneAssigner,
                                                 SoftLabelAssigner)
+from dsla.models.task_modules.assigners.min_cost_assigner import focal_cost
 from dsla.models.task_modules.assigners.one_to_one_assigner import (CERTAIN, NEGATIVE, SOFT,
-                                                                    prior_pairs, prior_region)
+                                                                    grid_layout, prior_pairs,
+                                                                    prior_region)
 from dsla.models.task_modules.assigners.soft_label_assigner import soft_label_scale
 
 from two_instances import A, B, make_instances
@@ -238,6 +240,31 @@ def test_min_cost_needs_the_image_size_and_handles_empty_images():
         MinCostAssigner(class_weight=0, l1_weight=0, giou_weight=0)
 
 
+@pytest.mark.parametrize('seed', range(3))
+def test_min_cost_pruning_is_exact(seed):
+    """The GIoU is skipped only where a bound proves a pair cannot be among the cheapest: the
+    same candidates and the same assignment as costing every pair."""
+    pred, gt = crowd(num_gts=30 + 30 * seed, seed=seed, num_classes=2)
+    pruned, full = MinCostAssigner(), MinCostAssigner(prune=False)
+    cost = full.cost(pred, gt, (256, 256))  # (N, M), dense
+    for k in (1, 8):
+        point, instance, key = pruned._cheapest(
+            focal_cost(pred.scores, 0.25, 2.0), pred.bboxes, gt,
+            torch.tensor([256., 256., 256., 256.]), k)
+        assert torch.equal(instance, torch.arange(len(gt)).repeat_interleave(k))
+        expected = cost.topk(k, dim=0, largest=False).values.t()  # (M, k)
+        got = (-key).view(len(gt), k).sort(dim=1).values
+        assert torch.allclose(got, expected, atol=1e-5)
+    a = pruned.assign(pred, gt, img_shape=(256, 256))
+    b = full.assign(pred, gt, img_shape=(256, 256))
+    assert torch.equal(a.gt_inds, b.gt_inds)
+    # one candidate per instance: many run out in this crowd and are costed again, further;
+    # the outcome is the same as with long candidate lists
+    short = MinCostAssigner(num_candidates=1).assign(pred, gt, img_shape=(256, 256))
+    long_ = MinCostAssigner(num_candidates=64).assign(pred, gt, img_shape=(256, 256))
+    assert torch.equal(short.gt_inds, a.gt_inds) and torch.equal(long_.gt_inds, a.gt_inds)
+
+
 # ------------------------------------------------------------------- sparse == dense (ref.)
 @pytest.mark.parametrize('seed', range(6))
 def test_sparse_candidates_give_the_dense_reference_assignment(seed):
@@ -250,6 +277,8 @@ def test_sparse_candidates_give_the_dense_reference_assignment(seed):
     gt.bboxes[0] = torch.tensor([100., 100., 101., 103.])
     gt.bboxes = torch.cat([gt.bboxes[:, :2], torch.maximum(gt.bboxes[:, 2:], gt.bboxes[:, :2])], 1)
     ignore = InstanceData(bboxes=torch.tensor([[0., 0., 30., 50.]]))
+    assert [lv.width for lv in grid_layout(pred.priors)] == [32, 16, 8]  # the sparse path runs
+    assert grid_layout(make_instances()[0].priors) is None  # hand-made points: dense path
     for radius in (1.5, 2.5, None):
         sparse_pairs = prior_pairs(pred.priors, gt.bboxes, radius, sparse=True)
         dense_pairs = prior_pairs(pred.priors, gt.bboxes, radius, sparse=False)

@@ -130,6 +130,16 @@ def test_dsla_losses_follow_eq1_lambdas():
         assert value.item() == pytest.approx(factor * terms[1.0, 1.0][name].item(), rel=1e-5)
 
 
+def test_heads_pass_the_grid_the_points_lie_on():
+    """The FPN grid the head hands its assigners (for the sparse Ω_j) is that of its points."""
+    from dsla.models.task_modules.assigners.one_to_one_assigner import grid_layout
+    head = build(O2OHead)
+    outputs = head.flatten_branch(*head(features()))
+    assert outputs.levels == grid_layout(outputs.priors)
+    assert [(lv.start, lv.height, lv.width, lv.stride_w) for lv in outputs.levels] == [
+        (0, 8, 8, 8.0), (64, 4, 4, 16.0)]
+
+
 def test_dsla_head_needs_the_epoch():
     head = build(DSLAHead)
     with pytest.raises(RuntimeError, match='SoftLabelScheduleHook'):

@@ -1,6 +1,6 @@
 """The baseline: a OneNet/POTO-style fully convolutional one-to-one head, no NMS at test time."""
 import math
-from typing import List, NamedTuple, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 from mmcv.cnn import Scale
@@ -14,6 +14,8 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from ..task_modules.assigners.one_to_one_assigner import GridLevel
+
 # exp() of a larger value would give distances beyond any image (2048 strides); clamping keeps
 # an early, diverging step finite instead of producing inf boxes.
 MAX_LOG_DISTANCE = math.log(2048.0)
@@ -24,6 +26,7 @@ class BranchOutputs(NamedTuple):
     priors: Tensor  # (N, 4) points (x, y, stride_w, stride_h)
     logits: Tensor  # (B, N, C) classification logits
     bboxes: Tensor  # (B, N, 4) decoded boxes (x1, y1, x2, y2), in pixels of the padded input
+    levels: Optional[List[GridLevel]] = None  # the points' FPN grid, for sparse assignment
 
 
 class BranchTargets(NamedTuple):
@@ -170,7 +173,14 @@ class O2OHead(AnchorFreeHead):
                             for c in cls_scores], dim=1)  # (B, N, C)
         distances = torch.cat([d.permute(0, 2, 3, 1).reshape(batch_size, -1, 4)
                                for d in bbox_preds], dim=1)  # (B, N, 4)
-        return BranchOutputs(priors, logits, distance2bbox(priors[:, :2], distances))
+        levels, start = [], 0
+        for c, (stride_w, stride_h) in zip(cls_scores, self.prior_generator.strides):
+            height, width = c.shape[-2:]
+            offset = self.prior_generator.offset
+            levels.append(GridLevel(start, height, width, float(stride_w), float(stride_h),
+                                    offset, offset))
+            start += height * width
+        return BranchOutputs(priors, logits, distance2bbox(priors[:, :2], distances), levels)
 
     @staticmethod
     def assign_batch(assigner, outputs: BranchOutputs, batch_gt_instances: InstanceList,
@@ -186,7 +196,7 @@ class O2OHead(AnchorFreeHead):
             ignore = batch_gt_instances_ignore[i] if batch_gt_instances_ignore else None
             results.append(assigner.assign(pred_instances, gt_instances, ignore,
                                            img_shape=batch_img_metas[i]['img_shape'],
-                                           **assign_kwargs))
+                                           grid_levels=outputs.levels, **assign_kwargs))
         return results
 
     def get_targets(self, assign_results: List[AssignResult],

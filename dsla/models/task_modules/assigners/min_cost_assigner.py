@@ -78,10 +78,11 @@ class MinCostAssigner(BaseAssigner):
     by the lower instance index). Every instance then has exactly one positive.
 
     Cost and memory: the cost has no prior, so every point is a candidate of every instance:
-    time O(N · M) (N points, M instances; a few elementwise passes over N × M entries), memory
-    O(N × chunk) — instances are costed in chunks of ``CHUNK_ENTRIES / N`` and only each
-    instance's ``num_candidates`` cheapest points are kept for the conflict resolution (more are
-    costed again only if an instance runs out, which needs that many rivals for one spot).
+    time O(N · M) (N points, M instances): the focal and L1 terms over all N × M pairs, the GIoU
+    only where a lower bound leaves a pair in the race (see :meth:`_cheapest`; the result is
+    exact); memory O(N × chunk) — instances are costed in chunks of ``CHUNK_ENTRIES / N``. Each
+    instance's ``num_candidates`` cheapest points enter the conflict resolution (more are costed
+    again only if an instance runs out, which needs that many rivals for one spot).
 
     Contract of :meth:`assign`: as ``OneToOneAssigner`` (N points, M instances), plus the
     keyword ``img_shape`` ``(h, w)`` of the image (without padding; OneNet's ``image_size``),
@@ -91,11 +92,13 @@ class MinCostAssigner(BaseAssigner):
         class_weight, l1_weight, giou_weight: cost weights (OneNet: 2, 5, 2).
         alpha, gamma: focal cost parameters (OneNet: 0.25, 2).
         num_candidates: cheapest points kept per instance for the conflict resolution.
+        prune: skip the GIoU of pairs that cannot be among an instance's cheapest (default;
+            exact), or cost every pair in full (the reference, ``prune=False``).
     """
 
     def __init__(self, class_weight: float = 2.0, l1_weight: float = 5.0,
                  giou_weight: float = 2.0, alpha: float = 0.25, gamma: float = 2.0,
-                 num_candidates: int = 8) -> None:
+                 num_candidates: int = 8, prune: bool = True) -> None:
         weights = dict(class_weight=class_weight, l1_weight=l1_weight, giou_weight=giou_weight)
         for name, value in weights.items():
             if not value >= 0:
@@ -110,6 +113,7 @@ class MinCostAssigner(BaseAssigner):
         self.weights = (class_weight, l1_weight, giou_weight)
         self.alpha, self.gamma = alpha, gamma
         self.num_candidates = int(num_candidates)
+        self.prune = prune
 
     def cost(self, pred_instances: InstanceData, gt_instances: InstanceData,
              img_shape: Sequence[int]) -> Tensor:
@@ -136,36 +140,87 @@ class MinCostAssigner(BaseAssigner):
             image_wh = self._image_wh(img_shape, pred_instances)
             class_cost = focal_cost(pred_instances.scores, self.alpha, self.gamma)  # (N, C)
             k = min(self.num_candidates, num_points)
+            point, instance, key = self._cheapest(class_cost, pred_instances.bboxes,
+                                                  gt_instances, image_wh, k)
+            looked = torch.full((num_gts,), k, device=priors.device)  # candidates per instance
             while True:
-                point, instance, key = self._cheapest(class_cost, pred_instances.bboxes,
-                                                      gt_instances, image_wh, k)
                 ranking = rank_pairs(point, instance, key, num_gts)
                 certain = match_certain(ranking, num_points)
-                exhausted = (certain < 0) & (ranking.count == k)
-                if k == num_points or not exhausted.any():
+                exhausted = (certain < 0) & (ranking.count == looked) & (looked < num_points)
+                if not exhausted.any():
                     break
-                k = min(4 * k, num_points)  # an instance ran out of points: look further
+                # an instance ran out of free points: cost more of its points, it alone
+                more = exhausted.nonzero().flatten()
+                k = min(4 * int(looked[more].max()), num_points)
+                p_more, i_more, key_more = self._cheapest(
+                    class_cost, pred_instances.bboxes, gt_instances[more], image_wh, k)
+                keep = ~exhausted[instance]
+                point = torch.cat([point[keep], p_more])
+                instance = torch.cat([instance[keep], more[i_more]])
+                key = torch.cat([key[keep], key_more])
+                order = (instance * num_points + point).argsort()
+                point, instance, key = point[order], instance[order], key[order]
+                looked[more] = k
             claims = settle_claims(ranking, certain, ranking.key > 0, 0, num_points)
         ignored = ignored_points(priors, gt_instances_ignore)
         return assign_result(claims, gt_instances, ignored)
 
     def _cheapest(self, class_cost: Tensor, pred_bboxes: Tensor, gt_instances: InstanceData,
                   image_wh: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
-        """Each instance's k cheapest points as pairs sorted by instance, then point; key −C."""
+        """Each instance's k cheapest points, as pairs sorted by instance, then point; key −C.
+
+        Exact, without the GIoU of every pair: the cheap terms (focal cost, L1) are computed for
+        all N × m pairs in (m, N) layout; since GIoU <= IoU <= min(A_i, A_j) / max(A_i, A_j)
+        (A: box areas), ``cheap − w_GIoU · area ratio`` is a lower bound of C_ij. The exact cost
+        of each instance's k best points by that bound is an upper bound of its k-th smallest
+        cost; only the points whose lower bound does not exceed it can be among its k cheapest,
+        and only those get a GIoU."""
+        w_cls, w_l1, w_giou = self.weights
         num_points, num_gts = len(pred_bboxes), len(gt_instances)
+        class_cost_t = class_cost.t().contiguous()  # (C, N): a row gather per instance
+        pred_norm = pred_bboxes / image_wh  # (N, 4)
+        pred_area = ((pred_bboxes[:, 2] - pred_bboxes[:, 0])
+                     * (pred_bboxes[:, 3] - pred_bboxes[:, 1]))  # (N,)
         chunk = max(1, CHUNK_ENTRIES // max(num_points, 1))
-        points, keys = [], []
+        points, instances, keys = [], [], []
         for begin in range(0, num_gts, chunk):
-            end = min(begin + chunk, num_gts)
-            cost = matching_cost(class_cost, pred_bboxes, gt_instances.bboxes[begin:end],
-                                 gt_instances.labels[begin:end], image_wh,
-                                 self.weights)  # (N, m)
-            top_cost, top_point = cost.topk(k, dim=0, largest=False)  # (k, m)
-            points.append(top_point.t())
-            keys.append(-top_cost.t())
-        point = torch.cat(points).flatten()  # (M·k,)
-        key = torch.cat(keys).flatten()
-        instance = torch.arange(num_gts, device=point.device).repeat_interleave(k)
+            gt_bboxes = gt_instances.bboxes[begin:begin + chunk]  # (m, 4)
+            cheap = w_cls * class_cost_t[gt_instances.labels[begin:begin + chunk]]  # (m, N)
+            cheap += w_l1 * torch.cdist(gt_bboxes / image_wh, pred_norm, p=1)  # (m, N)
+            if w_giou == 0 or not self.prune:
+                if w_giou:  # the reference: every pair's GIoU
+                    cheap -= w_giou * bbox_overlaps(gt_bboxes, pred_bboxes, mode='giou')
+                top_cost, top_point = cheap.topk(k, dim=1, largest=False)  # (m, k)
+                instance = torch.arange(len(gt_bboxes), device=cheap.device)[:, None]
+                instance, point, cost = instance.expand(-1, k).flatten(), top_point.flatten(), \
+                    top_cost.flatten()
+            else:
+                # GIoU <= IoU <= min(area_i, area_j) / max(area_i, area_j)
+                gt_area = (gt_bboxes[:, 2] - gt_bboxes[:, 0]) * (gt_bboxes[:, 3] - gt_bboxes[:, 1])
+                iou_bound = torch.minimum(gt_area[:, None], pred_area[None])  # (m, N)
+                iou_bound.div_(torch.maximum(gt_area[:, None], pred_area[None]).clamp_(min=1e-6))
+                lower = iou_bound.mul_(-w_giou).add_(cheap)  # (m, N) lower bound of C_ij
+                _, probe = lower.topk(k, dim=1, largest=False)  # (m, k) best by the bound
+                row = torch.arange(len(gt_bboxes), device=cheap.device)[:, None].expand(-1, k)
+                probe_cost = cheap.gather(1, probe) - w_giou * bbox_overlaps(
+                    pred_bboxes[probe.flatten()], gt_bboxes[row.flatten()], mode='giou',
+                    is_aligned=True).view(-1, k)  # (m, k) exact
+                bound = probe_cost.amax(dim=1)  # (m,) >= each instance's k-th smallest C_ij
+                instance, point = (lower <= bound[:, None]).nonzero(as_tuple=True)  # (S,) each
+                cost = cheap[instance, point] - w_giou * bbox_overlaps(
+                    pred_bboxes[point], gt_bboxes[instance], mode='giou', is_aligned=True)
+                # instance, then cost: one sort of a float64 key (costs lie far inside ±1e6)
+                order = (instance.double() * 1e7 + cost.double()).argsort()
+                instance, point, cost = instance[order], point[order], cost[order]
+                count = torch.bincount(instance, minlength=len(gt_bboxes))
+                rank = torch.arange(len(instance), device=cheap.device) - (
+                    count.cumsum(0) - count)[instance]
+                keep = rank < k
+                instance, point, cost = instance[keep], point[keep], cost[keep]
+            points.append(point)
+            instances.append(instance + begin)
+            keys.append(-cost)
+        point, instance, key = torch.cat(points), torch.cat(instances), torch.cat(keys)
         order = (instance * num_points + point).argsort()
         return point[order], instance[order], key[order]
 

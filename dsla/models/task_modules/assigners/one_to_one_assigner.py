@@ -97,21 +97,26 @@ def grid_layout(priors: Tensor) -> Optional[List[GridLevel]]:
 
 
 def prior_pairs(priors: Tensor, gt_bboxes: Tensor, center_radius: Optional[float],
-                sparse: bool = True) -> Tuple[Tensor, Tensor]:
+                sparse: bool = True, levels: Optional[List[GridLevel]] = None
+                ) -> Tuple[Tensor, Tensor]:
     """Ω_j of eq. 2 as (point, instance) pairs, without the dense (N, M) mask.
 
     On mmdet's point grids (:func:`grid_layout`), each instance's candidates are enumerated per
     FPN level: the columns and rows whose points can fall inside the centre square (one more on
     each side against rounding), then kept by the exact predicate of :func:`inside_prior`. With
     radius 1.5 that is at most 5 × 5 points per level before the test; time and memory grow with
-    the candidates, not with N × M. Other point sets (hand-made tests), or ``sparse=False``,
-    use the dense mask (:func:`prior_region`), which gives the same pairs.
+    the candidates, not with N × M. ``levels`` gives the grid (the heads pass it, see
+    ``O2OHead.flatten_branch``); without it the grid is recognised from the points. Other point
+    sets (hand-made tests), or ``sparse=False``, use the dense mask (:func:`prior_region`), which
+    gives the same pairs.
 
     Returns:
         point (P,), instance (P,): the pairs with ``i ∈ Ω_j``, sorted by instance, then point.
     """
     num_gts = len(gt_bboxes)
-    layout = grid_layout(priors) if sparse and num_gts > 0 else None
+    layout = None
+    if sparse and num_gts > 0:
+        layout = levels if levels is not None else grid_layout(priors)
     if layout is None:
         point, instance = prior_region(priors, gt_bboxes, center_radius).nonzero(as_tuple=True)
         order = (instance * len(priors) + point).argsort()
@@ -316,11 +321,12 @@ def empty_claims(num_points: int, device) -> Claims:
 
 
 def ignored_points(priors: Tensor, gt_instances_ignore: Optional[InstanceData],
-                   sparse: bool = True) -> Optional[Tensor]:
+                   sparse: bool = True, levels: Optional[List[GridLevel]] = None
+                   ) -> Optional[Tensor]:
     """(N,) bool: points inside an ignore box (CrowdHuman's ``mask``/``ignore``), or None."""
     if gt_instances_ignore is None or len(gt_instances_ignore) == 0:
         return None
-    point, _ = prior_pairs(priors, gt_instances_ignore.bboxes, None, sparse)
+    point, _ = prior_pairs(priors, gt_instances_ignore.bboxes, None, sparse, levels)
     inside = torch.zeros(len(priors), dtype=torch.bool, device=priors.device)
     inside[point] = True
     return inside
@@ -357,6 +363,8 @@ class OneToOneAssigner(BaseAssigner):
         gt_instances_ignore.bboxes (I, 4), optional: negative points located inside an ignore
             region get ``gt_inds = -1`` (left out of the classification loss), the mmdet
             convention for CrowdHuman's ``mask``/``ignore`` boxes.
+        grid_levels (keyword, optional): the points' FPN grid (list of :class:`GridLevel`), which
+            the heads pass; without it the grid is recognised from the points.
     Returns an mmdet ``AssignResult``: ``gt_inds`` (N,) 1-based instance index, 0 negative,
     −1 ignored; ``labels`` (N,) class or −1; ``max_overlaps`` (N,) S_ij of the assigned pair;
     extra property ``point_role`` (N,).
@@ -387,13 +395,16 @@ class OneToOneAssigner(BaseAssigner):
 
     @torch.no_grad()
     def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
-               gt_instances_ignore: Optional[InstanceData] = None, **kwargs) -> AssignResult:
+               gt_instances_ignore: Optional[InstanceData] = None, *,
+               grid_levels: Optional[List[GridLevel]] = None, **kwargs) -> AssignResult:
         """Assign the certain anchor of every instance; everything else is negative."""
-        claims = self._claims(pred_instances, gt_instances)
-        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse)
+        claims = self._claims(pred_instances, gt_instances, grid_levels)
+        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse,
+                                 grid_levels)
         return assign_result(claims, gt_instances, ignored)
 
-    def _claims(self, pred_instances: InstanceData, gt_instances: InstanceData) -> Claims:
+    def _claims(self, pred_instances: InstanceData, gt_instances: InstanceData,
+                grid_levels: Optional[List[GridLevel]] = None) -> Claims:
         """Rank each instance's points in Ω_j by S_ij and settle who gets which point.
 
         The certain anchor may have S_ij = 0 (it must lie in Ω_j); soft anchors need S_ij > 0
@@ -402,7 +413,8 @@ class OneToOneAssigner(BaseAssigner):
         num_points, num_gts = len(priors), len(gt_bboxes)
         if num_gts == 0:
             return empty_claims(num_points, priors.device)
-        point, instance = prior_pairs(priors, gt_bboxes, self.center_radius, self.sparse)
+        point, instance = prior_pairs(priors, gt_bboxes, self.center_radius, self.sparse,
+                                      grid_levels)
         quality = matching_quality(pred_instances.scores, pred_instances.bboxes, gt_bboxes,
                                    gt_instances.labels, point, instance, self.poto_alpha)  # (P,)
         ranking = rank_pairs(point, instance, quality, num_gts)

@@ -98,10 +98,11 @@ class SoftLabelAssigner(OneToOneAssigner):
     @torch.no_grad()
     def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
                gt_instances_ignore: Optional[InstanceData] = None, *, epoch: int,
-               max_epochs: int, **kwargs) -> AssignResult:
+               max_epochs: int, grid_levels=None, **kwargs) -> AssignResult:
         """Assign certain and soft anchors and their classification targets."""
-        claims = self._claims(pred_instances, gt_instances)
-        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse)
+        claims = self._claims(pred_instances, gt_instances, grid_levels)
+        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse,
+                                 grid_levels)
         result = assign_result(claims, gt_instances, ignored)
         targets = (claims.point_role == CERTAIN).to(claims.point_quality.dtype)  # (N,)
         points, instances = claims.soft_point, claims.soft_instance  # (E,) each
