@@ -152,9 +152,9 @@ def prior_pairs(priors: Tensor, gt_bboxes: Tensor, center_radius: Optional[float
     instance = torch.div(block, len(layout), rounding_mode='floor')  # (P',)
     p = priors[point]  # (P', 4)
     keep = inside_prior(p[:, 0], p[:, 1], p[:, 2], p[:, 3], gt_bboxes[instance], center_radius)
-    point, instance = point[keep], instance[keep]
-    order = (instance * len(priors) + point).argsort()
-    return point[order], instance[order]
+    # blocks run instance by instance, level by level, rows then columns: already sorted by
+    # instance, then point
+    return point[keep], instance[keep]
 
 
 # ------------------------------------------------------------------------------- S_ij (eq. 2)
@@ -199,8 +199,8 @@ class Ranking(NamedTuple):
 def rank_pairs(point: Tensor, instance: Tensor, key: Tensor, num_gts: int) -> Ranking:
     """Sort pairs by instance, then key descending, ties by lower point index (the input must be
     sorted by instance, then point, as :func:`prior_pairs` returns it)."""
-    by_key = key.argsort(descending=True, stable=True)  # (P,)
-    order = by_key[instance[by_key].argsort(stable=True)]  # (P,)
+    span = float(key.max() - key.min()) + 1.0 if len(key) else 1.0
+    order = (instance.double() * (2 * span) - key.double()).argsort(stable=True)  # (P,)
     point, instance, key = point[order], instance[order], key[order]
     count = torch.bincount(instance, minlength=num_gts)  # (M,)
     first = count.cumsum(0) - count  # (M,)
