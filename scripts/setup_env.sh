@@ -25,14 +25,17 @@ die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # run STEP LOGNAME CAUSE CMD...: run a step with its output in a log; on failure name the step,
 # the log and the likely cause instead of a wall of compiler output.
+# Each step says how long it took (the setup's measured times come from these lines).
 run() {
-    local step=$1 log=$LOG_DIR/$2.log cause=$3; shift 3
+    local step=$1 log=$LOG_DIR/$2.log cause=$3 started=$SECONDS; shift 3
     say "$step"
     if ! "$@" >"$log" 2>&1; then
         tail -n 25 "$log" >&2
         die "step '$step' failed. Full log: $log. Likely cause: $cause"
     fi
+    say "  done in $(elapsed $((SECONDS - started)))"
 }
+elapsed() { printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); }
 
 # --- preflight ---------------------------------------------------------------------------
 PYTHON=${DSLA_PYTHON:-$(command -v python3.11 || command -v python3 || true)}
@@ -92,11 +95,15 @@ if ! have mmcv==$MMCV_VERSION || ! "$PY" -c 'import mmcv.ops' 2>/dev/null; then
         SRC=$BUILD/mmcv-$MMCV_VERSION
         # torch >= 2.6 headers require C++20; mmcv 2.1.0 hard-codes c++14/c++17.
         sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' "$SRC/setup.py"
-        run "compile mmcv $MMCV_VERSION ops ($VARIANT; about 12 minutes on 2 cores, once)" mmcv-build \
+        # Python's own CFLAGS (-O3 -DNDEBUG ...; a CFLAGS variable replaces them) plus -g0: no debug
+        # info, which the wheel is stripped of below anyway, and which takes 1.45-1.96x the CPU time
+        # of each op's compile (median 1.79x over 4 files x 2 rounds; reports/setup_time.md).
+        PY_CFLAGS=$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("CFLAGS") or "")')
+        run "compile mmcv $MMCV_VERSION ops ($VARIANT; the longest step, once: minutes on 2 cores)" mmcv-build \
             "a compiler error: check g++ >= 10 (C++20) and, for FORCE_CUDA=1, nvcc matching torch's CUDA" \
-            env MMCV_WITH_OPS=1 FORCE_CUDA="$FORCE_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+            env MMCV_WITH_OPS=1 FORCE_CUDA="$FORCE_CUDA" MAX_JOBS="${MAX_JOBS:-$(nproc)}" CFLAGS="$PY_CFLAGS -g0" \
             "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$BUILD/dist" "$SRC"
-        # The wheel is ~32 MB of debug info; strip it (still works) before caching.
+        # Whatever debug info is left (the link, CUDA objects) is stripped (still works) before caching.
         run "strip debug info from the mmcv wheel" mmcv-strip "binutils (strip) missing" \
             bash -c "cd '$BUILD/dist' && '$PY' -m wheel unpack mmcv-*.whl -d unpacked \
                      && find unpacked -name '*.so' -exec strip --strip-debug {} + \
@@ -117,4 +124,4 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
         "$PY" -c 'import mmcv.ops, mmdet.models, mmdet.evaluation, mlflow, optuna, dsla, pipeline'
     echo "$want" >"$STAMP"
 fi
-say "environment ready: $VENV"
+say "environment ready: $VENV (setup took $(elapsed $SECONDS))"
