@@ -1,6 +1,6 @@
 """`pipeline data ...`: make synthetic datasets, measure Table 1 densities, draw annotations.
 
-    pipeline data synth --preset crowd --num-images 1000 --out data/synth_crowd --seed 0
+    pipeline data synth [--preset crowd|sparse] [--num-images 1000] [--out data/synth_<preset>]
     pipeline data density data/synth_crowd/annotation_train.odgt
     pipeline data draw --ann data/synth_crowd/annotation_val.odgt --image-id crowd_000800 \
         --out crowd.png
@@ -27,11 +27,19 @@ def _reporting_errors(func):
     return run
 
 
+def default_out(preset: str) -> str:
+    """Where `synth` writes by default: the `data_root` of the preset's mmdet config
+    (experiments/configs/_base_/datasets/synth_<preset>.py), relative to the working directory, so
+    `tools/train.py experiments/configs/<profile>/<variant>_<dataset>.py` finds the data after one
+    `pipeline data synth` run from the repository root."""
+    return f"data/synth_{preset}"
+
+
 @_reporting_errors
 def _synth(args: argparse.Namespace) -> int:
     from dsla.datasets.synthetic import generate_dataset
 
-    out = generate_dataset(args.out, preset=args.preset, num_images=args.num_images,
+    out = generate_dataset(args.out or default_out(args.preset), preset=args.preset, num_images=args.num_images,
                            val_fraction=args.val_fraction, image_size=args.image_size,
                            seed=args.seed, workers=args.workers, density=args.density)
     stats = json.loads((out / "density.json").read_text())
@@ -77,7 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth = commands.add_parser("synth", help="generate (or reuse) a synthetic dataset")
     synth.add_argument("--preset", choices=("crowd", "sparse"), default="crowd")
     synth.add_argument("--num-images", type=int, default=1000)
-    synth.add_argument("--out", required=True, help="output directory (created)")
+    synth.add_argument("--out", help="output directory (created); default data/synth_<preset>, where the "
+                                      "configs' own data roots point (tools/train.py reads it there)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--image-size", type=int, default=256, help="square side in pixels")
     synth.add_argument("--val-fraction", type=float, default=0.2)

@@ -1,11 +1,13 @@
 """`pipeline sweep k|temps|search`: Optuna studies whose trials are the pipeline's train + evaluate.
 
-    pipeline sweep k      [--profile tiny] [--grid paper]    GridSampler over Table 6's K grid
-    pipeline sweep temps  [--profile tiny] [--grid paper]    GridSampler over Table 7's T^min x T^max grid
+    pipeline sweep k      [--profile tiny] [--grid GRID]     GridSampler over Table 6's K grid
+    pipeline sweep temps  [--profile tiny] [--grid GRID]     GridSampler over Table 7's T^min x T^max grid
     pipeline sweep search --trials N [--pruner hyperband|median|none]
                                                              TPE over (K, T^max, T^min), T^min <= T^max
+The grid (or the search's ranges) is the profile's own, as `pipeline run table6 --profile P` trains
+it; `--grid paper` covers the paper's full grids in a smaller profile.
 Common options: --storage URL (default: optuna.db beside the MLflow SQLite store; a PostgreSQL URL
-lets workers on many machines share the study), --study-name, --n-jobs N (worker processes; more
+lets workers on many machines share the study), --study-name, --jobs N (worker processes; more
 can join from other shells with the same --storage and --study-name), --timeout S.
 
 Running the same command again resumes the study: finished trials are kept, a dead worker's trial
@@ -27,16 +29,17 @@ def register(subparsers) -> None:
     parser.add_argument("kind", choices=("k", "temps", "search"))
     parser.add_argument("--profile", choices=("smoke", "tiny", "paper"), default="tiny",
                         help="where trials train: smoke (tests), tiny (default, CPU), paper (GPUs)")
-    parser.add_argument("--grid", choices=("paper", "tiny", "smoke"), default="paper",
+    parser.add_argument("--grid", choices=("paper", "tiny", "smoke"),
                         help="whose grid of experiments/tables.py to cover (k, temps) or span (search); "
-                             "default: the paper's full grids")
+                             "default: the --profile's own (its Tables 6 and 7)")
     parser.add_argument("--trials", type=int, help="search: trials in the whole study (all workers together)")
     parser.add_argument("--pruner", choices=PRUNERS,
                         help="search: prune by per-epoch AP (default: hyperband, which wasted fewer epochs than "
                              "median in benchmarks/bench_sweep.py)")
     parser.add_argument("--storage", help="Optuna storage URL (default: sqlite optuna.db beside the MLflow store)")
     parser.add_argument("--study-name", help="default: <kind>-<profile>[-grid-<grid>][-<pruner>]")
-    parser.add_argument("--n-jobs", type=int, default=1, help="worker processes on this machine")
+    parser.add_argument("--jobs", "--n-jobs", dest="jobs", type=int, default=1,
+                        help="worker processes on this machine (as `pipeline run --jobs`; --n-jobs is an alias)")
     parser.add_argument("--timeout", type=float, help="seconds after which a worker starts no new trial")
     parser.add_argument("--seed", type=int, default=0, help="sampler seed")
     parser.add_argument("--data-root", help="real data (CrowdHuman/ inside); required by --profile paper")
@@ -56,6 +59,7 @@ def sweep_command(args) -> int:
     from ..sweeps.storage import default_storage, normalize, redact
     from ..tracking import Tracker, TrackingUnavailable, check_reachable, default_tracking_uri
 
+    args.grid = args.grid or args.profile
     try:
         sweep = make_sweep(args.kind, args.profile, args.grid)
         if sweep.is_grid and (args.pruner or args.trials):
@@ -66,12 +70,12 @@ def sweep_command(args) -> int:
         check_reachable(uri)
         storage = normalize(args.storage) if args.storage else default_storage(uri)
         name = args.study_name or "-".join(filter(None, (args.kind, args.profile,
-                                                         f"grid-{args.grid}" if args.grid != "paper" else "", pruner)))
+                                                         f"grid-{args.grid}" if args.grid != args.profile else "", pruner)))
         spec = pruner_spec(pruner, sweep.max_epochs()) if pruner else None
         Pipeline(args.profile, data_root=args.data_root)  # checks profile and --data-root early
         setup = SweepSetup(kind=args.kind, profile=args.profile, storage=storage, study_name=name, tracking_uri=uri,
                            grid=args.grid, pruner=spec, trials=args.trials, timeout=args.timeout, seed=args.seed)
-        threads = max(1, (os.cpu_count() or 1) // args.n_jobs) if args.n_jobs > 1 else None  # as `run --jobs`
+        threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None  # as `run --jobs`
         objective = TrainObjective(storage=storage, study_name=name, pruner=spec, tracker=Tracker(uri, args.profile),
                                    store_root=STORE_DIR, work_root=WORK_DIR, data_root=args.data_root,
                                    settings={"progress": not args.no_progress, "quiet": not args.verbose,
@@ -79,7 +83,7 @@ def sweep_command(args) -> int:
         out = Path(args.out or Path("reports") / "out" / args.profile / "sweeps" / name).resolve()
         print(f"sweep {name}: {sweep.kind} over {sweep.describe()['space']} in profile {args.profile}; "
               f"storage {redact(storage)}", flush=True)
-        result = run_sweep(setup, objective, n_jobs=args.n_jobs, out_dir=out)
+        result = run_sweep(setup, objective, n_jobs=args.jobs, out_dir=out)
     except (ValueError, FileNotFoundError, TrackingUnavailable) as exc:
         print(f"pipeline sweep: {exc}", file=sys.stderr)
         return 2

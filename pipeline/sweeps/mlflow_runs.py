@@ -5,8 +5,10 @@
   best AP so far (metric `best_AP`, one step per finished trial), Optuna's plots (`plots/`), the
   result table (`table/`) and every trial (`trials.csv`).
 - Child (`<study>/trial-<n>`, tag `dsla.stage=sweep-trial`): param `trial` (the number) and the
-  knobs; tag `optuna.state` (COMPLETE, PRUNED, FAIL); MLflow status FINISHED for a complete trial,
-  KILLED for a pruned or interrupted one, FAILED for a failed one with the error in `dsla.error`;
+  knobs; tag `optuna.state` (COMPLETE, PRUNED, FAIL); MLflow status FINISHED for a complete or a
+  pruned trial (pruning is the sweep working, not a failure: a pruned one also has the tag
+  `optuna.pruned=true` and `optuna.pruned_at_epoch`), KILLED for an interrupted one, FAILED for a
+  failed one with the error in `dsla.error`;
   metrics AP, MR2, JI, Recall, `val/AP` per epoch, `epochs_trained`; tags
   `dsla.train_run_id` / `dsla.evaluate_run_id` pointing at the pipeline's stage runs.
 Both live in the experiment of the trials' stage runs (`dsla/<profile>/<dataset>`), so the UI
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from . import summary
 
-STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
+STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 
 
 class SweepRuns:
@@ -67,6 +69,8 @@ class SweepRuns:
         for step, value in zip(steps, values):
             self.tracker.log_metrics(run_id, {"val/AP": value}, step=step)
         tags = {"optuna.state": state}
+        if state == "PRUNED":
+            tags["optuna.pruned"] = "true"
         for key, tag in ((summary.TRAIN_RUN, "dsla.train_run_id"), (summary.EVALUATE_RUN, "dsla.evaluate_run_id"),
                          (summary.PRUNED_AT, "optuna.pruned_at_epoch"), (summary.ERROR, "dsla.error")):
             if attrs.get(key) is not None:
@@ -87,7 +91,7 @@ class SweepRuns:
         """Best params, plots, result table and trials table into the parent run (and `out_dir`)."""
         out = Path(out_dir or tempfile.mkdtemp(prefix="sweep-summary-"))
         table = summary.result_table(study, self.sweep, out / "table", self.study_name)
-        plots, notes = summary.plots(study, out / "plots")
+        plots, notes = summary.plots(study, out / "plots", pruned=not self.sweep.is_grid)
         trials = out / "trials.csv"
         summary.trials_frame(study).to_csv(trials, index=False)
         top = summary.best(study)

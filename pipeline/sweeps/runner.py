@@ -34,6 +34,7 @@ from .spaces import Sweep, make_sweep
 from .storage import GRACE_PERIOD, HEARTBEAT_INTERVAL, fail_stale_trials, heartbeat, open_storage, redact, storage_lock
 
 PARENT_RUN = "mlflow_parent_run_id"  # study user attribute
+OBJECTIVE = "AP"  # the objective's name: validation AP as a fraction, as MLflow's `AP` metric
 PARENT_WAIT_SECONDS = 60
 
 
@@ -129,6 +130,9 @@ def open_study(setup: SweepSetup, sweep: Sweep, runs: SweepRuns) -> tuple[object
         runs.reopen_parent(study.user_attrs[PARENT_RUN])
         return study, study.user_attrs[PARENT_RUN]
     study.set_user_attr("sweep", described)
+    with warnings.catch_warnings():  # experimental in Optuna 4
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([OBJECTIVE])  # optuna-dashboard and the plots say "AP", not "Objective 0"
     parent = runs.create_parent()
     study.set_user_attr(PARENT_RUN, parent)
     return study, parent

@@ -74,9 +74,10 @@ def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
     return [md, csv]
 
 
-def plots(study, out_dir: Path) -> tuple[list[Path], list[str]]:
+def plots(study, out_dir: Path, pruned: bool = True) -> tuple[list[Path], list[str]]:
     """PNG plots of the study, and a note for each plot the study cannot have yet (e.g. too few
-    complete trials for parameter importances)."""
+    complete trials for parameter importances). The intermediate values are the per-epoch AP a
+    pruner saw: drawn for pruned studies only (a grid study reports none, so its plot is empty)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -85,9 +86,11 @@ def plots(study, out_dir: Path) -> tuple[list[Path], list[str]]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files, notes = [], []
-    for name, draw in (("optimization_history", optuna_plots.plot_optimization_history),
-                       ("param_importances", optuna_plots.plot_param_importances),
-                       ("intermediate_values", optuna_plots.plot_intermediate_values)):
+    drawings = [("optimization_history", optuna_plots.plot_optimization_history),
+                ("param_importances", optuna_plots.plot_param_importances)]
+    if pruned:
+        drawings.append(("intermediate_values", optuna_plots.plot_intermediate_values))
+    for name, draw in drawings:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

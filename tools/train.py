@@ -1,0 +1,75 @@
+"""Train one mmdet config the way MMDetection users do: `python tools/train.py CONFIG [options]`.
+
+    pipeline data synth                                              # data/synth_crowd/
+    python tools/train.py experiments/configs/smoke/dsla_crowdhuman.py
+    python tools/train.py experiments/configs/tiny/dsla_crowdhuman.py \
+        --cfg-options model.bbox_head.num_soft_anchors=8 train_cfg.max_epochs=4
+
+The options are those of mmdet's own `tools/train.py` (the pip wheel does not ship it), with the
+same meaning: `--work-dir` (default `work_dirs/<config name>`), `--cfg-options k=v ...`,
+`--resume [CHECKPOINT]` (no value: the work dir's latest checkpoint), `--amp`, `--launcher`. The
+configs' data roots are where `pipeline data synth` writes by default. Nothing is tracked: for an
+MLflow run, caching and resume by key use `pipeline train CONFIG` (same options).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `python tools/train.py` from a checkout, installed or not
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="mmdet config file")
+    parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
+    parser.add_argument("--resume", nargs="?", const="auto",
+                        help="resume from CHECKPOINT, or without a value from the work dir's latest one")
+    parser.add_argument("--amp", action="store_true", help="automatic mixed precision (GPU)")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, metavar="KEY=VALUE",
+                        help="override config keys, e.g. model.bbox_head.t_min=0.3 train_cfg.max_epochs=4")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def build_config(args: argparse.Namespace):
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
+    if args.amp:
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    from mmengine.runner import Runner
+
+    from pipeline.checkpoints import trust_checkpoints_under
+
+    # Resuming loads mmengine's own checkpoints, which torch's weights-only loader refuses.
+    trust_checkpoints_under(cfg.work_dir)
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == "__main__":
+    main()
