@@ -95,7 +95,8 @@ def sweep_command(args) -> int:
     print(f"\nstudy {name}: {counts}; {result['epochs']} epochs trained"
           + ("" if result["finished"] else " (not finished: run the same command to resume)"))
     if result["best"]:
-        print(f"best:    trial {result['best']['trial']}, AP {result['best']['value']:.4f}, {result['best']['params']}")
+        best = result["best"]
+        print(f"best:    trial {best['trial']}, AP {best['value']:.4f} ({100 * best['value']:.2f} %), {best['params']}")
     for note in result["notes"]:
         print(f"plot:    {note}")
     print(f"table:   {result['table'][0]}")

@@ -62,25 +62,40 @@ def _label_from_id(row_id: str, label: str) -> str:
     return row_id if label in ("method", "model", "dataset") else ""
 
 
-def _cell(value, std=None) -> str:
+# Decimals shown per quantity (every cell of a column alike, the paper's numbers too): metrics in
+# percent to 0.01 points, densities and model sizes to 0.01, COCO's overlaps (0.0015 per image in
+# the paper) to 1e-4, epochs whole. A column is looked up by its quantity: "AP (ours)" -> "AP".
+DECIMALS = {"AP": 2, "AP50": 2, "AP75": 2, "MR2": 2, "JI": 2, "Recall": 2,
+            "objects_per_image": 2, "overlaps_per_image": 4, "params_M": 2, "GFLOPs": 2,
+            "convergence epoch": 0, "epochs": 0}
+DEFAULT_DECIMALS = 3
+
+
+def decimals(column: str) -> int:
+    return DECIMALS.get(column.split(" (")[0], DEFAULT_DECIMALS)
+
+
+def _cell(value, std=None, places: int = DEFAULT_DECIMALS) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "–"
     if isinstance(value, float):
-        text = f"{value:.4g}"
+        text = f"{value:.{places}f}"
         if std is not None and not math.isnan(std):
-            text += f" ± {std:.2g}"
+            text += f" ± {std:.{places}f}"
         return text
     return str(value)
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Strings for Markdown / LaTeX: `mean ± std` cells, '–' where there is no number."""
+    """Strings for Markdown / LaTeX: fixed decimals per column (`DECIMALS`), `mean ± std` cells,
+    '–' where there is no number."""
     shown = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         if column == "id" or column.endswith(" std"):
             continue
         stds = frame.get(f"{column} std")
-        shown[column] = [_cell(v, None if stds is None else stds[i]) for i, v in frame[column].items()]
+        places = decimals(column)
+        shown[column] = [_cell(v, None if stds is None else stds[i], places) for i, v in frame[column].items()]
     return shown
 
 
@@ -98,11 +113,10 @@ def write_table(frame: pd.DataFrame, out_dir: Path, name: str, caption: str) -> 
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub Markdown table of string cells (no extra dependency such as tabulate)."""
-    def line(cells) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-    return "\n".join([line(frame.columns), line(["---"] * len(frame.columns))]
-                     + [line(row) for row in frame.itertuples(index=False)])
+    """A GitHub Markdown table of the frame's cells as they are (strings: see `display_frame`),
+    through pandas' `to_markdown` (tabulate); `|` inside a cell is escaped."""
+    cells = frame.astype(str).apply(lambda column: column.str.replace("|", "\\|", regex=False))
+    return cells.to_markdown(index=False, tablefmt="github", disable_numparse=True)
 
 
 def _latex_escape(text: str) -> str:

@@ -224,7 +224,7 @@ def run_trial(study, storage, trial, sweep: Sweep, params: dict, objective: Call
         tell(study, trial, state=TrialState.FAIL)
     frozen = storage.get_trial(trial._trial_id)
     runs.trial_finished(child, frozen, curve=(result or {}).get("curve"))
-    value = f" AP {frozen.value:.4f}" if frozen.value is not None and state == TrialState.COMPLETE else ""
+    value = f" AP {frozen.value:.4f} ({100 * frozen.value:.2f} %)" if frozen.value is not None and state == TrialState.COMPLETE else ""
     log(f"trial {trial.number:3d} {frozen.state.name:8} {params}{value} "
         f"({frozen.user_attrs.get(summary.EPOCHS, 0)} epochs, {time.monotonic() - clock:.0f} s)"
         + (f": {error}" if error else ""))

@@ -19,11 +19,18 @@ METRICS, DATA, EPOCHS, ERROR, PRUNED_AT = "metrics", "data", "epochs_trained", "
 TRAIN_RUN, EVALUATE_RUN, MLFLOW_RUN = "train_run_id", "evaluate_run_id", "mlflow_run_id"
 
 
+def knobs(params: dict) -> dict:
+    """A trial's knobs as the sweep used them: Optuna stores a stepped float as `low + n * step`
+    (0.1 + 2 * 0.1 = 0.30000000000000004); the sweep trains with it rounded (spaces.Sweep.suggest),
+    and every table, tag and printout shows that value."""
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in params.items()}
+
+
 def trials_frame(study) -> pd.DataFrame:
     records = []
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
-        records.append({"trial": trial.number, "state": trial.state.name, **trial.params,
+        records.append({"trial": trial.number, "state": trial.state.name, **knobs(trial.params),
                         "AP": trial.value if trial.value is not None else math.nan,
                         "epochs_trained": attrs.get(EPOCHS, len(trial.intermediate_values)),
                         "pruned_at_epoch": attrs.get(PRUNED_AT), "error": attrs.get(ERROR, "")})
@@ -43,7 +50,7 @@ def best(study) -> dict | None:
     if not complete:
         return None
     top = max(complete, key=lambda t: t.value)
-    return {"trial": top.number, "value": top.value, "params": dict(top.params)}
+    return {"trial": top.number, "value": top.value, "params": knobs(top.params)}
 
 
 def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
@@ -56,9 +63,9 @@ def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
     if sweep.is_grid:
         inputs = {}
         for trial in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
-            row = sweep.row_id(trial.params)
+            row = sweep.row_id(knobs(trial.params))
             if row is not None and trial.user_attrs.get(METRICS):
-                inputs[row] = {"metrics": trial.user_attrs[METRICS], "run": trial.params,
+                inputs[row] = {"metrics": trial.user_attrs[METRICS], "run": knobs(trial.params),
                                "data": trial.user_attrs.get(DATA, ""), "run_id": trial.user_attrs.get(EVALUATE_RUN),
                                "train_run_id": trial.user_attrs.get(TRAIN_RUN)}
         rows = aggregate_rows(sweep.table, inputs)
@@ -66,7 +73,10 @@ def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
         return write_table(table_frame(sweep.table, rows, paper_grid_ids(sweep.table.name)), out_dir, name, text)
     frame = trials_frame(study)
     md, csv = out_dir / f"{name}.md", out_dir / f"{name}.csv"
-    shown = frame.astype(object).where(frame.notna(), "").astype(str)
+    shown = frame.astype(object).where(frame.notna(), "")
+    if "AP" in shown:
+        shown["AP"] = [f"{v:.4f}" if isinstance(v, float) else v for v in shown["AP"]]
+    shown = shown.astype(str)
     md.write_text(f"**Search `{study.study_name}`** (profile `{sweep.profile}`): TPE over K, T^max, T^min "
                   f"(T^min <= T^max); AP as a fraction; {epochs_spent(study)} epochs trained in all.\n\n"
                   f"{markdown(shown)}\n")

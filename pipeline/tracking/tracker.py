@@ -78,8 +78,8 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     for name, value in params.items():
         if isinstance(value, Mapping):
             flat.update(flat_params(value, "" if name == "overrides" else f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = str(value)[:500]
+        else:  # floats rounded: a knob computed as 0.1 + 2 * 0.1 is logged as 0.3
+            flat[f"{prefix}{name}"] = str(round(value, 6) if isinstance(value, float) else value)[:500]
     return flat
 
 

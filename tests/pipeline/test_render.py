@@ -35,10 +35,10 @@ def test_several_seeds_give_mean_and_std(tmp_path):
     assert math.isclose(rows["dsla_fs"]["AP_std"], 10.0)
     frame = table_frame(tables["table4"], rows)
     md, csv, tex = write_table(frame, tmp_path, "table4", caption(tables["table4"], "tiny", 3, rows))
-    assert "50 ± 10" in md.read_text() and "mean ± std over 3 seeds" in md.read_text()
+    assert "50.00 ± 10.00" in md.read_text() and "mean ± std over 3 seeds" in md.read_text()
     back = pd.read_csv(csv).set_index("id")
     assert math.isclose(back.at["dsla_fs", "AP (ours) std"], 10.0) and back.at["fs", "FS"] == "yes"
-    assert "\\begin{tabular}" in tex.read_text() and "50 ± 10" in tex.read_text()
+    assert "\\begin{tabular}" in tex.read_text() and "50.00 ± 10.00" in tex.read_text()
 
 
 def test_table7_says_its_paper_columns_are_inferred():
@@ -57,3 +57,28 @@ def test_figure4_png_is_written(tmp_path):
                         tmp_path / "f.png", "Figure 4")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+
+def test_every_cell_of_a_column_has_the_same_decimals(tmp_path):
+    """Fixed decimals per quantity (percent metrics to 0.01, COCO's overlaps to 1e-4), the paper's
+    numbers too, through pandas' to_markdown: no `%.4g` mix of 3.1 and 0.09867."""
+    rows = aggregate_rows(tables["table4"], {"dsla_fs@seed0": evaluate_result(0.09867056424623137, 0.5, 0.9, "e")})
+    md = write_table(table_frame(tables["table4"], rows), tmp_path, "table4", "c")[0].read_text()
+    lines = [line for line in md.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    cells = {c: [] for c in header}
+    for line in lines[2:]:
+        for column, cell in zip(header, line.strip("|").split("|")):
+            cells[column].append(cell.strip())
+    assert cells["AP (ours)"][-1] == "9.87" and "90.10" in cells["AP (paper)"]
+    for column in ("AP (paper)", "MR2 (paper)", "Recall (paper)", "AP (ours)"):
+        numbers = [c for c in cells[column] if c != "–"]
+        assert numbers and all(len(c.split(".")[1]) == 2 for c in numbers), (column, numbers)
+    density = table_frame(tables["table1"], {"coco": {"objects_per_image": 9.3, "overlaps_per_image": 0.00152}})
+    md1 = write_table(density, tmp_path, "table1", "c")[0].read_text()
+    assert "0.0015 |" in md1 and "9.30 |" in md1 and "22.64 |" in md1
+
+
+def test_markdown_escapes_pipes_in_cells():
+    from pipeline.render import markdown
+    text = markdown(pd.DataFrame({"a": ["x|y"], "b": ["1.50"]}))
+    assert text.splitlines()[2].count("|") == 4 and "x\\|y" in text
