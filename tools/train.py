@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = build_config(args)
     from mmengine.runner import Runner
 
-    from pipeline.checkpoints import trust_checkpoints_under
+    from pipeline.runtime.checkpoints import trust_checkpoints_under
 
     # Resuming loads mmengine's own checkpoints, which torch's weights-only loader refuses.
     trust_checkpoints_under(cfg.work_dir)

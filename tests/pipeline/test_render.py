@@ -79,6 +79,6 @@ def test_every_cell_of_a_column_has_the_same_decimals(tmp_path):
 
 
 def test_markdown_escapes_pipes_in_cells():
-    from pipeline.render import markdown
+    from pipeline.report.render import markdown
     text = markdown(pd.DataFrame({"a": ["x|y"], "b": ["1.50"]}))
     assert text.splitlines()[2].count("|") == 4 and "x\\|y" in text
