@@ -62,20 +62,25 @@ def test_every_cell_of_a_column_has_the_same_decimals(tmp_path):
     """Fixed decimals per quantity (percent metrics to 0.01, COCO's overlaps to 1e-4), the paper's
     numbers too, through pandas' to_markdown: no `%.4g` mix of 3.1 and 0.09867."""
     rows = aggregate_rows(tables["table4"], {"dsla_fs@seed0": evaluate_result(0.09867056424623137, 0.5, 0.9, "e")})
-    md = write_table(table_frame(tables["table4"], rows), tmp_path, "table4", "c")[0].read_text()
+    cells = markdown_columns(write_table(table_frame(tables["table4"], rows), tmp_path, "table4", "c")[0].read_text())
+    assert cells["AP (ours)"][-1] == "9.87" and "90.10" in cells["AP (paper)"]
+    for column in ("AP (paper)", "MR2 (paper)", "Recall (paper)", "AP (ours)"):
+        numbers = [c for c in cells[column] if c != "–"]
+        assert numbers and all(len(c.split(".")[1]) == 2 for c in numbers), (column, numbers)
+    density = table_frame(tables["table1"], {"coco": {"objects_per_image": 9.3, "overlaps_per_image": 0.00152}})
+    cells = markdown_columns(write_table(density, tmp_path, "table1", "c")[0].read_text())
+    assert cells["overlaps_per_image (ours)"] == ["–", "0.0015"] and cells["objects_per_image (ours)"] == ["–", "9.30"]
+    assert cells["objects_per_image (paper)"] == ["22.64", "9.34"] and cells["overlaps_per_image (paper)"][0] == "2.4000"
+
+
+def markdown_columns(md: str) -> dict[str, list[str]]:
     lines = [line for line in md.splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     cells = {c: [] for c in header}
     for line in lines[2:]:
         for column, cell in zip(header, line.strip("|").split("|")):
             cells[column].append(cell.strip())
-    assert cells["AP (ours)"][-1] == "9.87" and "90.10" in cells["AP (paper)"]
-    for column in ("AP (paper)", "MR2 (paper)", "Recall (paper)", "AP (ours)"):
-        numbers = [c for c in cells[column] if c != "–"]
-        assert numbers and all(len(c.split(".")[1]) == 2 for c in numbers), (column, numbers)
-    density = table_frame(tables["table1"], {"coco": {"objects_per_image": 9.3, "overlaps_per_image": 0.00152}})
-    md1 = write_table(density, tmp_path, "table1", "c")[0].read_text()
-    assert "0.0015 |" in md1 and "9.30 |" in md1 and "22.64 |" in md1
+    return cells
 
 
 def test_markdown_escapes_pipes_in_cells():
