@@ -13,7 +13,7 @@ def odgt_to_coco(records: list[dict], classes: tuple[str, ...], image_ids: list[
     """COCO detection dict of odgt ``records`` (which must carry ``width`` and ``height``).
 
     ``classes`` gives the categories (ids 1..C in order); a box's ``tag`` names its class, and an
-    ignore region (``tag == "mask"`` or ``extra.ignore == 1``) becomes an ``iscrowd = 1``
+    ignore region (``tag == "mask"`` or ``extra.ignore != 0``) becomes an ``iscrowd = 1``
     annotation of the first class, which COCO evaluation and mmdet's CocoDataset both ignore.
     ``file_name`` is ``ID + image_ext``; ``image_ids`` are the COCO integer ids of the records.
     ``vbox`` and ``hbox`` are kept as extra keys of each annotation.
@@ -78,13 +78,21 @@ def load_coco(path: str | Path) -> dict:
     Raises:
         CocoFormatError: malformed JSON (with its line), missing keys, duplicated image ids,
             annotations of unknown images or categories, boxes that are not 4 finite numbers or
-            have non-positive width or height — naming the file and the annotation.
+            have non-positive width or height — naming the file and the annotation; a byte that
+            is not UTF-8 with its line (a UTF-8 byte-order mark is accepted).
     """
     path = Path(path)
     if not path.is_file():
         raise CocoFormatError(f"{path}: annotation file not found")
+    data = path.read_bytes()
     try:
-        coco = json.loads(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8-sig")          # a leading byte-order mark is accepted
+    except UnicodeDecodeError as error:
+        start = error.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data[:start].count(b"\n") + 1
+        raise CocoFormatError(f"{path}:{line}: not UTF-8 (byte {data[start]:#04x})") from None
+    try:
+        coco = json.loads(text)
     except json.JSONDecodeError as error:
         raise CocoFormatError(f"{path}:{error.lineno}: malformed JSON ({error.msg})") from None
     _check_coco(coco, path)

@@ -12,7 +12,7 @@ Definitions (IoU > 0.5, strictly, counts as an overlap):
 
 Which objects count:
 
-- odgt (CrowdHuman): boxes tagged ``"person"`` that are not ignore regions (``extra.ignore != 1``);
+- odgt (CrowdHuman): boxes tagged ``"person"`` that are not ignore regions (``extra.ignore != 0``);
   ``"mask"`` regions are not people. Boxes are the full-body ``fbox``, as CrowdHuman's own
   statistic (22.64 persons and 2.40 pairs per image on its training set). The ``tag`` argument
   counts another class instead, e.g. for the multi-class synthetic odgt.

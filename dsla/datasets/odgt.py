@@ -14,9 +14,16 @@ Validation done by :func:`load_odgt` (each failure raises :class:`OdgtFormatErro
 starts with ``"{path}:{line}: "``):
 
 - the file exists and holds at least one record (blank lines are allowed and skipped);
+- the file is UTF-8 (a leading byte-order mark is accepted, as Python's ``utf-8-sig`` does; a
+  byte that is not UTF-8 is reported with its line);
 - every line is a JSON object with a string ``ID`` and a list ``gtboxes``; IDs are unique;
 - ``width``/``height``, when present, are positive integers;
-- every gtbox is an object with an ``fbox`` of 4 finite numbers with ``w > 0`` and ``h > 0``;
+- every gtbox is an object with a string ``tag`` and an ``fbox`` of 4 finite numbers with
+  ``w > 0`` and ``h > 0`` (the official CrowdHuman evaluation and CrowdDet's loader read
+  ``rb['tag']`` unconditionally, so a box without one is malformed, not "no class");
+- ``extra.ignore``, when present, is an integer: the official rule is ``extra['ignore'] != 0``,
+  under which the string ``"0"`` would silently make a person an ignore region, so a non-integer
+  value is reported instead of being given either meaning;
   ``vbox``/``hbox``, when present, are 4 finite numbers (their sizes are not checked: real
   CrowdHuman has empty head boxes for people whose head is hidden);
 - when the record gives ``width``/``height``, no ``fbox`` lies entirely outside the image.
@@ -75,6 +82,9 @@ def _check_record(record: Any, fail) -> None:
             fail(f"{where} must be a JSON object, got {type(gtbox).__name__}")
         if "fbox" not in gtbox:
             fail(f"{where} has no 'fbox'")
+        if not isinstance(gtbox.get("tag"), str):
+            fail(f"{where} needs a string 'tag' (e.g. \"person\" or \"mask\"), "
+                 f"got {gtbox.get('tag')!r}")
         for key in BOX_KEYS:
             if key in gtbox:
                 _check_box(gtbox[key], f"{where} {key}", fail)
@@ -84,6 +94,9 @@ def _check_record(record: Any, fail) -> None:
         extra = gtbox.get("extra", {})
         if not isinstance(extra, dict):
             fail(f"{where} 'extra' must be a JSON object, got {extra!r}")
+        ignore = extra.get("ignore", 0)
+        if not isinstance(ignore, int) or isinstance(ignore, bool):
+            fail(f"{where} extra.ignore must be an integer (0 or 1), got {ignore!r}")
     if width is not None and height is not None:
         check_inside_image(record, width, height, fail)
 
@@ -108,13 +121,20 @@ def load_odgt_lines(path: str | Path) -> list[tuple[int, dict]]:
         raise OdgtFormatError(path, 0, "annotation file not found")
     numbered: list[tuple[int, dict]] = []
     first_line_of: dict[str, int] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
 
             def fail(message: str, _line: int = line_no):
                 raise OdgtFormatError(path, _line, message)
+
+            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]                          # a UTF-8 byte-order mark
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                fail(f"not UTF-8 (byte {raw[error.start]:#04x} at column {error.start + 1})")
+            if not line.strip():
+                continue
 
             try:
                 record = json.loads(line)
