@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
 
+from dsla.engine.safe_checkpoint import UnsafeCheckpointError, load_checkpoint_file
 from dsla.models.dense_heads import DSLAHead, O2OHead
 
 SLA_PREFIX = 'bbox_head.sla_'  # every SLA-subnet parameter lives under this prefix
@@ -60,16 +61,11 @@ def deploy_model(model: nn.Module, model_cfg: dict) -> nn.Module:
     return deployed.eval()
 
 
-def load_trusted_checkpoint(path: Union[str, Path]) -> dict:
-    """The state dict of a checkpoint written by this project's own training runs.
-
-    mmengine checkpoints hold pickled log buffers that torch's ``weights_only`` loading refuses,
-    so our own files are loaded with ``weights_only=False``. Never point this at a file of
-    unknown origin."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    checkpoint = torch.load(path, map_location='cpu', weights_only=False)
+def load_state_dict_file(path: Union[str, Path]) -> dict:
+    """The state dict of a checkpoint file, loaded weights-only: a pickle that names anything but
+    tensors, containers and mmengine's log buffers is refused and none of its code runs
+    (:func:`dsla.engine.safe_checkpoint.load_checkpoint_file`)."""
+    checkpoint = load_checkpoint_file(path, map_location='cpu')
     return checkpoint.get('state_dict', checkpoint)
 
 
@@ -79,10 +75,14 @@ def main(argv=None) -> None:
     parser.add_argument('checkpoint')
     parser.add_argument('out_dir')
     args = parser.parse_args(argv)
+    try:
+        state_dict = load_state_dict_file(args.checkpoint)
+    except (FileNotFoundError, UnsafeCheckpointError) as error:
+        parser.exit(2, f'{parser.prog}: error: {error}\n')
     cfg = Config.fromfile(args.config)
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
-    model.load_state_dict(load_trusted_checkpoint(args.checkpoint), strict=True)
+    model.load_state_dict(state_dict, strict=True)
     deployed = deploy_model(model, cfg.model)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
