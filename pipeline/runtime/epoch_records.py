@@ -30,6 +30,13 @@ class EpochRecordHook(Hook):
     `epoch` is the number of finished training epochs (1-based). The file survives a resume, so a
     killed and resumed run keeps its whole curve (readers keep the last line of each epoch). With
     `progress=True` a tqdm bar counts the training epochs.
+
+    mmengine saves epoch N's checkpoint (``CheckpointHook.after_train_epoch``) before it validates
+    epoch N, so a process killed in between leaves a checkpoint without its validation, and a
+    resume would start at N + 1 and lose that point of the curve for good. So when a resumed run
+    starts (``before_train``, after the checkpoint is loaded) and the file has no record of the
+    loaded epoch, that epoch is validated first, from the loaded checkpoint (on every rank: the
+    validation loop is distributed).
     """
 
     priority = "LOW"
@@ -38,8 +45,16 @@ class EpochRecordHook(Hook):
         self.path, self.progress, self.description = path, progress, description
         self._bar = None
 
-    @master_only
     def before_train(self, runner) -> None:
+        if runner.epoch > 0 and runner.val_loop is not None and not any(
+                record["epoch"] == runner.epoch for record in read_epoch_records(self.path)):
+            runner.logger.info(f"epoch {runner.epoch} has a checkpoint but no validation record "
+                               f"(killed in between): validating it before training goes on")
+            runner.val_loop.run()
+        self._start_bar(runner)
+
+    @master_only
+    def _start_bar(self, runner) -> None:
         if self.progress:
             from tqdm import tqdm
             self._bar = tqdm(total=runner.max_epochs, initial=runner.epoch, desc=self.description,
