@@ -9,7 +9,6 @@ import argparse
 import copy
 import inspect
 from pathlib import Path
-from typing import Union
 
 import torch
 from mmdet.models.dense_heads import AnchorFreeHead
@@ -61,7 +60,7 @@ def deploy_model(model: nn.Module, model_cfg: dict) -> nn.Module:
     return deployed.eval()
 
 
-def load_state_dict_file(path: Union[str, Path]) -> dict:
+def load_state_dict_file(path: str | Path) -> dict:
     """The state dict of a checkpoint file, loaded weights-only: a pickle that names anything but
     tensors, containers and mmengine's log buffers is refused and none of its code runs
     (:func:`dsla.engine.safe_checkpoint.load_checkpoint_file`)."""

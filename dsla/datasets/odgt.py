@@ -88,7 +88,7 @@ def _check_record(record: Any, fail) -> None:
         for key in BOX_KEYS:
             if key in gtbox:
                 _check_box(gtbox[key], f"{where} {key}", fail)
-        x, y, w, h = gtbox["fbox"]
+        _, _, w, h = gtbox["fbox"]
         if w <= 0 or h <= 0:
             fail(f"{where} fbox has non-positive width or height: {gtbox['fbox']!r}")
         extra = gtbox.get("extra", {})

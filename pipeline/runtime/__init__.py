@@ -2,7 +2,6 @@
 redirection, and the per-epoch records a training returns.
 
 - `launch`, `train_worker`: torchrun / Slurm commands and the per-process training entry;
-- `checkpoints`: torch >= 2.6 weights-only loading vs. mmengine checkpoints, fixed in one place;
 - `epoch_records`: `EpochRecordHook`, each epoch's validation metrics (the train stage's curve);
 - `resources`, `console`: torch threads per job; mmengine's console log into files.
 """

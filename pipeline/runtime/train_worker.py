@@ -20,9 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from .checkpoints import trust_checkpoints_under
+    from dsla.engine.safe_checkpoint import use_weights_only_loading
 
-    trust_checkpoints_under(Path(args.config).resolve().parent)
+    use_weights_only_loading()  # also done by importing dsla (the config's custom_imports)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.launcher == "pytorch" and not torch.cuda.is_available():

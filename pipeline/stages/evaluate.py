@@ -25,9 +25,9 @@ def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True) ->
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from ..runtime.checkpoints import trust_checkpoints_under
+    from dsla.engine.safe_checkpoint import use_weights_only_loading
 
-    trust_checkpoints_under(Path(checkpoint).parent)
+    use_weights_only_loading()
     cfg = Config.fromfile(config)
     dump = work_dir / "predictions.pkl"
     cfg.work_dir, cfg.load_from, cfg.resume, cfg.launcher = str(work_dir), checkpoint, False, "none"

@@ -68,9 +68,9 @@ def feature_maps(config: str, checkpoint: str, image: Path) -> tuple[list, list]
     from mmcv.transforms import Compose
     from mmdet.apis import init_detector
 
-    from ..runtime.checkpoints import trust_checkpoints_under
+    from dsla.engine.safe_checkpoint import use_weights_only_loading
 
-    trust_checkpoints_under(Path(checkpoint).parent)
+    use_weights_only_loading()
     model = init_detector(config, checkpoint, device="cpu")
     fpn, shuffle = model.neck[0], model.neck[1]
     steps = [t for t in model.cfg.test_dataloader.dataset.pipeline if t["type"] != "LoadAnnotations"]

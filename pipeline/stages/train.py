@@ -187,7 +187,8 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
           config_digest: str, code_digest: str, prepared: dict) -> dict:
-    from ..runtime.checkpoints import trust_checkpoints_under
+    from dsla.engine.safe_checkpoint import use_weights_only_loading
+
     from ..runtime.epoch_records import read_epoch_records
 
     work_dir = Path(ctx.work_dir).resolve()
@@ -207,7 +208,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     launcher = ctx.settings.get("launcher", "none")
     if launcher == "none":
         limit_threads(ctx.settings)
-        trust_checkpoints_under(work_dir)
+        use_weights_only_loading()
         register_hooks()
         from mmengine.runner import Runner
         with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):

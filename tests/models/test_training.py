@@ -8,7 +8,6 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import dsla  # noqa: F401
-from pipeline.runtime.checkpoints import trust_checkpoints_under
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
 
@@ -32,7 +31,6 @@ def run_config(profile, variant, data_root, work_dir, **changes):
     cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = root + 'annotation_val.odgt'
     cfg.work_dir = str(work_dir)
     cfg.merge_from_dict(changes)
-    trust_checkpoints_under(work_dir)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return scalars(Path(runner.log_dir))

@@ -19,8 +19,8 @@ import pytest
 
 from pipeline import engine
 from pipeline.digest import REPO_ROOT
-from pipeline.graph import Pipeline, definitions
 from pipeline.engine.store import DONE, ResultStore
+from pipeline.graph import Pipeline, definitions
 from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,11 @@ import pytest
 import torch
 from torch import nn
 
-from dsla.engine.safe_checkpoint import (UnsafeCheckpointError, load_checkpoint_file,
-                                         use_weights_only_loading)
+from dsla.engine.safe_checkpoint import (
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+    use_weights_only_loading,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,13 +60,16 @@ def test_deploy_refuses_a_malicious_checkpoint_in_one_line_and_runs_none_of_it(t
     assert "posix.system" in result.stderr
 
 
-def test_mmengine_loader_refuses_a_malicious_checkpoint(tmp_path):
-    from mmengine.runner.checkpoint import CheckpointLoader
+def test_the_pipelines_mmengine_loading_refuses_a_malicious_checkpoint(tmp_path):
+    """The qualitative stage loads its checkpoint through mmdet's `init_detector` (mmengine's
+    `CheckpointLoader`, as `resume`, `load_from` and evaluation do), from the checkpoint's own
+    work folder: the place a pipeline-written file lives, trusted by nothing."""
+    from pipeline.stages.qualitative import feature_maps
 
     path, marker = evil_checkpoint(tmp_path)
-    use_weights_only_loading()
+    config = ROOT / "experiments" / "configs" / "smoke" / "dsla_fs_crowdhuman.py"
     with pytest.raises(UnsafeCheckpointError, match="posix.system"):
-        CheckpointLoader.load_checkpoint(str(path), map_location="cpu")
+        feature_maps(str(config), str(path), tmp_path / "no_image.jpg")
     assert not marker.exists()
 
 
