@@ -7,7 +7,6 @@ and hooks are already set in the config by the train stage.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
