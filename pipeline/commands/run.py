@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .. import engine
+from ..tracking.redact import redact
 from ..runtime.launch import LAUNCHERS
 from ..engine.store import DONE, ResultStore
 
@@ -158,7 +159,7 @@ def _progress(items, enabled: bool):
             bar.set_postfix_str(node.name)
         elif outcome.status != engine.CACHED:
             bar.update(1)
-            detail = f" ({outcome.error})" if outcome.error else ""
+            detail = f" ({redact(outcome.error)})" if outcome.error else ""
             bar.write(f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}", file=sys.stderr)
         if bar.n == bar.total:
             bar.close()
@@ -198,9 +199,9 @@ def _summary(report: engine.RunReport, seconds: float, report_dir: Path, uri: st
     print(f"\npipeline: {counts['done']} stages ran, {counts['cached']} reused, {counts['failed']} failed, "
           f"{counts['skipped']} skipped, {counts['busy']} busy elsewhere, in {seconds:.0f} s")
     for outcome in report.by_status(engine.FAILED) + report.by_status(engine.SKIPPED):
-        print(f"  {outcome.status}: {outcome.node.name}: {outcome.error}")
+        print(f"  {outcome.status}: {outcome.node.name}: {redact(outcome.error)}")
     print(f"report:  {report_dir / 'index.md'}")
-    print(f"MLflow:  {uri}   (open: mlflow ui --backend-store-uri {uri})")
+    print(f"MLflow:  {redact(uri)}   (open: mlflow ui --backend-store-uri {redact(uri)})")
 
 
 def status_command(args) -> int:
@@ -213,7 +214,7 @@ def status_command(args) -> int:
     for node in engine.in_order([target]):
         record = store.load(node.key)
         counts[record.status] = counts.get(record.status, 0) + 1
-        error = f"  {record.error}" if record.error else ""
+        error = f"  {redact(record.error)}" if record.error else ""
         print(f"{record.status:10} {node.key} {node.name}{error}")
     print("\n" + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return 0

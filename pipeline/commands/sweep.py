@@ -100,6 +100,7 @@ def sweep_command(args) -> int:
     for note in result["notes"]:
         print(f"plot:    {note}")
     print(f"table:   {result['table'][0]}")
-    print(f"MLflow:  {uri} (parent run {result['parent_run_id']}; open: mlflow ui --backend-store-uri {uri})")
+    print(f"MLflow:  {redact(uri)} (parent run {result['parent_run_id']}; open: mlflow ui --backend-store-uri "
+          f"{redact(uri)})")
     print(f"Optuna:  optuna-dashboard {redact(storage)}")
     return 1 if result["errors"] else 0

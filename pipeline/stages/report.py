@@ -40,6 +40,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     """Render every table and the figure that has a result; list what is missing or stale in index.md."""
     from ..graph import definitions
     from ..report.plots import plot_figure4
+    from ..tracking.redact import redact
     from ..report.render import display_frame, markdown, table_frame, write_table
     from .table import paper_grid_ids
 
@@ -74,7 +75,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     index = out_dir / "index.md"
     index.write_text(string.Template(TEMPLATE.read_text()).substitute(
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
-        tracking_uri=tracking_uri, tables="\n\n".join(sections), figure_png=figure_png,
+        tracking_uri=redact(tracking_uri), tables="\n\n".join(sections), figure_png=figure_png,
         figure_caption=figure_caption, convergence=convergence, extras=extras,
         missing="\n\n".join(filter(None, [
             f"**Not produced yet (not run or failed): {', '.join(missing)}.**" if missing else "",

@@ -18,6 +18,8 @@ checkpoint was truncated since runs again (`check_result`, the stage's result ch
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -114,7 +116,7 @@ def effective_knobs(cfg) -> dict:
 
 
 def build_config(*, config: str, data_root: str, overrides: dict, seed: int, work_dir: Path,
-                 run_id: str | None = None, tracking_uri: str | None = None, progress: bool = True):
+                 run_id: str | None = None, progress: bool = True):
     """The mmengine Config of one training run (see the module docstring for what changes)."""
     from mmengine.config import Config
 
@@ -128,8 +130,8 @@ def build_config(*, config: str, data_root: str, overrides: dict, seed: int, wor
     cfg.train_cfg.val_interval = 1
     hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
                   description=work_dir.name)]
-    if run_id and tracking_uri:
-        hooks.append(dict(type="MLflowMetricsHook", tracking_uri=tracking_uri, run_id=run_id))
+    if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (`tracking_environment`)
+        hooks.append(dict(type="MLflowMetricsHook", run_id=run_id))
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
     imports = list((cfg.get("custom_imports") or {}).get("imports", []))
     cfg.custom_imports = dict(imports=imports + [m for m in HOOK_MODULES if m not in imports], allow_failed_imports=False)
@@ -142,6 +144,25 @@ def register_hooks() -> None:
 
     for module in HOOK_MODULES:
         importlib.import_module(module)
+
+
+@contextlib.contextmanager
+def tracking_environment(uri: str | None):
+    """`MLFLOW_TRACKING_URI=uri` while the body runs (training in this process or a launched one):
+    the tracking URI reaches `MLflowMetricsHook` through the environment, never through the dumped
+    config, which is logged, copied into every checkpoint's meta and uploaded as an artifact."""
+    if uri is None:
+        yield
+        return
+    old = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old
 
 
 def intact_checkpoint(path: Path) -> bool:
@@ -194,10 +215,8 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     drop_broken_checkpoints(work_dir)
-    tracking_uri = ctx.tracker.uri if ctx.tracker is not None else None
     cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
-                       work_dir=work_dir, run_id=ctx.run_id, tracking_uri=tracking_uri,
-                       progress=ctx.settings.get("progress", True))
+                       work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True))
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     config_file = work_dir / CONFIG_FILE
     cfg.dump(str(config_file))
@@ -206,20 +225,21 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
         ctx.tracker.log_artifacts(ctx.run_id, [config_file])
 
     launcher = ctx.settings.get("launcher", "none")
-    if launcher == "none":
-        limit_threads(ctx.settings)
-        use_weights_only_loading()
-        register_hooks()
-        from mmengine.runner import Runner
-        with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
-            Runner.from_cfg(cfg).train()
-    else:
-        command = launch.command(launcher, config_file, ctx.settings)
-        log = work_dir / f"launch-{launcher}.log"
-        with open(log, "a") as handle:
-            finished = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
-        if finished.returncode != 0:
-            raise RuntimeError(f"{launcher} training exited with code {finished.returncode}; see {log}")
+    with tracking_environment(ctx.tracker.uri if ctx.tracker is not None else None):
+        if launcher == "none":
+            limit_threads(ctx.settings)
+            use_weights_only_loading()
+            register_hooks()
+            from mmengine.runner import Runner
+            with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
+                Runner.from_cfg(cfg).train()
+        else:
+            command = launch.command(launcher, config_file, ctx.settings)
+            log = work_dir / f"launch-{launcher}.log"
+            with open(log, "a") as handle:
+                finished = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
+            if finished.returncode != 0:
+                raise RuntimeError(f"{launcher} training exited with code {finished.returncode}; see {log}")
 
     epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
     if not epochs:

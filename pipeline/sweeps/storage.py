@@ -24,6 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..tracking.redact import redact
+
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120  # seconds
 SQLITE_TIMEOUT = 120  # seconds a SQLite writer waits for the database lock
 
@@ -48,12 +50,6 @@ def normalize(url: str) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
-
-
-def redact(url: str) -> str:
-    """The URL without its password (for MLflow tags and messages)."""
-    from sqlalchemy.engine import make_url
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def open_storage(url: str, *, on_stale: Callable | None = None, heartbeat_interval: int = HEARTBEAT_INTERVAL,

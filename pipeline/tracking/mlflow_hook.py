@@ -27,7 +27,10 @@ class MLflowMetricsHook(Hook):
 
     priority = "LOW"
 
-    def __init__(self, tracking_uri: str, run_id: str):
+    def __init__(self, run_id: str, tracking_uri: str | None = None):
+        # The train stage leaves `tracking_uri` unset: MLflow then reads `MLFLOW_TRACKING_URI`,
+        # which the stage sets for the training, so the URI (maybe with a password) is never in
+        # the dumped config, the mmengine log or the checkpoint's meta.
         self.tracking_uri, self.run_id = tracking_uri, run_id
         self._sums: dict[str, float] = defaultdict(float)
         self._count = 0

@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from .redact import redact
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -51,25 +53,106 @@ def git_commit() -> str:
 
 
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fail within seconds, naming the URI, when the tracking store cannot be used."""
+    """Fail within seconds, naming the URI (its password hidden), when the tracking store cannot be
+    used; create a fresh store's tables under a lock, so concurrent first runs do not collide in
+    MLflow's migrations."""
+    shown = redact(uri)
     if uri.startswith(("http://", "https://")):
+        request = _health_request(uri)
         try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 if response.status != 200:
-                    raise TrackingUnavailable(f"MLflow tracking server {uri} answered /health with HTTP {response.status}")
+                    raise TrackingUnavailable(f"MLflow tracking server {shown} answered /health with HTTP {response.status}")
         except (urllib.error.URLError, OSError) as exc:
             raise TrackingUnavailable(
-                f"MLflow tracking server {uri} is not reachable ({exc}); start it, or pass another "
+                f"MLflow tracking server {shown} is not reachable ({redact(exc)}); start it, or pass another "
                 f"--tracking-uri (default: a SQLite file in the working directory)") from None
     elif uri.startswith("sqlite:///"):
-        folder = Path(uri[len("sqlite:///"):]).parent
-        if not folder.is_dir():
-            raise TrackingUnavailable(f"MLflow tracking store {uri}: folder {folder} does not exist")
+        _check_sqlite_file(uri)
+    elif uri.startswith(("postgresql", "mysql")):
+        _check_database_answers(uri, timeout)
     try:
-        from mlflow.tracking import MlflowClient
-        MlflowClient(uri).search_experiments(max_results=1)
+        with store_creation_lock(uri):
+            _open_store(uri)
+    except TrackingUnavailable:
+        raise
     except Exception as exc:  # any failure here means no run could be recorded
-        raise TrackingUnavailable(f"MLflow tracking store {uri} cannot be used: {type(exc).__name__}: {exc}") from None
+        raise TrackingUnavailable(f"MLflow tracking store {shown} cannot be used: {type(exc).__name__}: "
+                                  f"{_first_line(redact(exc))}") from None
+
+
+def _open_store(uri: str) -> None:
+    from mlflow.tracking import MlflowClient
+    MlflowClient(uri).search_experiments(max_results=1)
+
+
+def _first_line(text: str) -> str:
+    return (str(text).strip().splitlines() or [""])[0]
+
+
+def _check_database_answers(uri: str, timeout: float) -> None:
+    """A database store (PostgreSQL, MySQL) accepts a connection within `timeout` seconds (MLflow
+    itself retries a refused connection for about two minutes before it gives up)."""
+    import sqlalchemy
+
+    connect_args = {"connect_timeout": max(1, int(timeout))}
+    engine = sqlalchemy.create_engine(uri, poolclass=sqlalchemy.pool.NullPool, connect_args=connect_args)
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        raise TrackingUnavailable(f"MLflow tracking store {redact(uri)} is not reachable: "
+                                  f"{_first_line(redact(getattr(exc, 'orig', None) or exc))}") from None
+    finally:
+        engine.dispose()
+
+
+def _check_sqlite_file(uri: str) -> None:
+    """The SQLite store's folder exists and its path is a SQLite database or nothing yet."""
+    path = Path(uri[len("sqlite:///"):])
+    if not path.parent.is_dir():
+        raise TrackingUnavailable(f"MLflow tracking store {uri}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise TrackingUnavailable(f"MLflow tracking store {uri}: {path} is a folder, not a SQLite file")
+    if path.exists():
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(16)
+        except OSError as exc:
+            raise TrackingUnavailable(f"MLflow tracking store {uri}: {path} cannot be read ({exc.strerror})") from None
+        if header and header != b"SQLite format 3\x00":
+            raise TrackingUnavailable(f"MLflow tracking store {uri}: {path} is not a SQLite database")
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    """GET <server>/health; credentials in the URI (`http://user:token@host`) go into a Basic
+    Authorization header, which is what MLflow's client does with them, not into the URL."""
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
+    request = urllib.request.Request(url)
+    if parts.username is not None:
+        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        request.add_header("Authorization", "Basic " + base64.b64encode(token).decode())
+    return request
+
+
+@contextlib.contextmanager
+def store_creation_lock(uri: str) -> Iterator[None]:
+    """Held while a process opens the store (and, the first time, MLflow creates its tables):
+    two processes migrating a fresh `mlflow.db` at once collide (alembic `CommandError`).
+    SQLite: `flock` on `<db>.lock`; PostgreSQL: an advisory lock; others: none needed."""
+    if uri.startswith(("sqlite:///", "postgresql")):
+        from ..sweeps.storage import storage_lock
+        with storage_lock(uri, "mlflow tables"):
+            yield
+    else:
+        yield
 
 
 def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -132,7 +215,7 @@ class Tracker:
         try:
             yield run_id
         except BaseException as exc:
-            self.client.set_tag(run_id, "dsla.error", f"{type(exc).__name__}: {exc}"[:5000])
+            self.client.set_tag(run_id, "dsla.error", redact(f"{type(exc).__name__}: {exc}")[:5000])
             self.client.set_terminated(run_id, "FAILED" if isinstance(exc, Exception) else "KILLED")
             raise
         self.client.set_terminated(run_id, "FINISHED")

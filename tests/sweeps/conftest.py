@@ -1,9 +1,7 @@
 """Fixtures of the sweep tests: fresh Optuna storages (SQLite, PostgreSQL) and MLflow stores."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -31,27 +29,6 @@ def mlflow_uri(tmp_path, empty_mlflow_db):
 @pytest.fixture
 def sqlite_storage(tmp_path):
     return f"sqlite:///{tmp_path / 'optuna.db'}"
-
-
-def _server_unavailable(reason: str) -> None:
-    """Skip on a developer's machine without PostgreSQL; fail in CI, whose .ci/run starts it."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    """The URL of the local server of scripts/postgres.sh (started here if it is not running)."""
-    try:
-        done = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "--start-only"],
-                              capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        _server_unavailable("scripts/postgres.sh --start-only: the PostgreSQL server did not start within 120 s")
-    if done.returncode != 0:
-        _server_unavailable(f"scripts/postgres.sh --start-only could not start PostgreSQL (exit {done.returncode}): "
-                            f"{done.stderr.strip()[-500:]}")
-    return done.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture

@@ -1,0 +1,31 @@
+"""Fixtures shared by several test folders: the local PostgreSQL server of scripts/postgres.sh."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _server_unavailable(reason: str) -> None:
+    """Skip on a developer's machine without PostgreSQL; fail in CI, whose .ci/run starts it."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The URL of the local server of scripts/postgres.sh (started here if it is not running)."""
+    try:
+        done = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "--start-only"],
+                              capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        _server_unavailable("scripts/postgres.sh --start-only: the PostgreSQL server did not start within 120 s")
+    if done.returncode != 0:
+        _server_unavailable(f"scripts/postgres.sh --start-only could not start PostgreSQL (exit {done.returncode}): "
+                            f"{done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
