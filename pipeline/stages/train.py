@@ -209,6 +209,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
           config_digest: str, code_digest: str, prepared: dict) -> dict:
     from dsla.engine.safe_checkpoint import use_weights_only_loading
+    from dsla.models.backbones import backbone_weights
 
     from ..runtime.epoch_records import read_epoch_records
 
@@ -218,10 +219,12 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
                        work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True))
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
+    # which weights the backbone starts from (a configured file that is missing fails here, in one line)
+    weights = backbone_weights(cfg.model.backbone)
     config_file = work_dir / CONFIG_FILE
     cfg.dump(str(config_file))
     if ctx.run_id:
-        ctx.tracker.log_params(ctx.run_id, effective_knobs(cfg))
+        ctx.tracker.log_params(ctx.run_id, {**effective_knobs(cfg), "backbone_weights": weights})
         ctx.tracker.log_artifacts(ctx.run_id, [config_file])
 
     launcher = ctx.settings.get("launcher", "none")
@@ -249,4 +252,4 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     return {"work_dir": str(work_dir), "checkpoint": str(last_checkpoint(work_dir)), "config": str(config_file),
             "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id,
             "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-            "data": prepared["description"]}
+            "data": prepared["description"], "weights": weights}

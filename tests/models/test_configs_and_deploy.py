@@ -143,10 +143,17 @@ def test_complexity_inference_equals_baseline_training_adds_the_sla_outputs():
 
 def test_backbone_initialisation_is_stated(tmp_path):
     cfg = load('smoke', 'baseline', 'crowdhuman')
+    cfg.model.backbone.checkpoint = None  # the paper profile's way: an init_cfg checkpoint
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'r18.pth'))
     with pytest.raises(FileNotFoundError, match='r18.pth.*init_cfg.checkpoint'):
         build(cfg).init_weights()
     log_file = tmp_path / 'init.log'
     MMLogger.get_instance('backbone_init_test', log_file=str(log_file))  # the current logger
-    build(load('smoke', 'baseline', 'crowdhuman')).init_weights()
+    scratch = load('smoke', 'baseline', 'crowdhuman')
+    scratch.model.backbone.checkpoint = None  # smoke/tiny start from ImageNet MobileNetV2 by default
+    build(scratch).init_weights()
     assert 'training from scratch' in log_file.read_text()
+    missing = load('smoke', 'baseline', 'crowdhuman')
+    missing.model.backbone.checkpoint = str(tmp_path / 'mnv2.pt')
+    with pytest.raises(FileNotFoundError, match=r'mnv2.pt.*model\.backbone\.checkpoint'):
+        build(missing).init_weights()
