@@ -60,7 +60,7 @@ def config_path(profile: str, variant: str, dataset: str) -> Path:
 class Pipeline:
     """Builds the nodes of one profile: `target(name)` for `pipeline run <name>`."""
 
-    def __init__(self, profile: str = "tiny", *, data_root: str | Path | None = None, seeds: int = 1,
+    def __init__(self, profile: str = "tiny", *, data_root: str | Path | None = None, seeds: int | None = None,
                  data_dir: str | Path = "data"):
         defs = definitions()
         if profile not in defs.PROFILES:
@@ -68,6 +68,8 @@ class Pipeline:
         if profile == "paper" and data_root is None:
             raise ValueError("profile 'paper' trains on the real datasets: pass --data-root DIR "
                              "(with CrowdHuman/ and coco/ inside, see pipeline/profiles.py)")
+        # seeds of the runs behind the main claims (experiments/tables.py CLAIM_SEEDS); grid points: one
+        seeds = defs.CLAIM_SEEDS[profile] if seeds is None else seeds
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
         self.profile, self.seeds = profile, seeds
@@ -124,7 +126,11 @@ class Pipeline:
             return {row.id: self.prepare(row.source.dataset)}
         if isinstance(row.source, defs.Complexity):
             return {row.id: self.complexity(row.source)}
-        return {f"{row.id}@seed{seed}": self.evaluate(row.source, seed) for seed in range(self.seeds)}
+        return {f"{row.id}@seed{seed}": self.evaluate(row.source, seed) for seed in range(self.seeds_of(row.source))}
+
+    def seeds_of(self, run) -> int:
+        """Seeds a trained row gets: `self.seeds` for the runs behind the main claims, else one."""
+        return self.seeds if definitions().claim_run(run) else 1
 
     def table(self, name: str) -> Node:
         table = self.tables[name]

@@ -28,13 +28,18 @@ def paper_frame(name: str) -> pd.DataFrame:
 def table_frame(table, rows: dict[str, dict], grid_ids: set[str] = frozenset()) -> pd.DataFrame:
     """The numeric frame of `table` (an experiments/tables.py Table) given our aggregated rows.
 
-    `rows` maps a row id to `{metric: mean, "<metric>_std": std, "n": seeds}`; ids missing from
-    it are rows of ours that have not run (yet). `grid_ids`: rows the `paper` profile would run,
-    so that a smaller profile's table says a paper row is outside its grid, not a quote.
+    `rows` maps a row id to `{metric: mean, "<metric>_std": std, "n": seeds, "per_seed": {seed:
+    {metric: value}}}`; ids missing from it are rows of ours that have not run (yet). `grid_ids`:
+    rows the `paper` profile would run, so that a smaller profile's table says a paper row is
+    outside its grid, not a quote. With several seeds the frame has a `seeds (ours)` column and,
+    when the table has our `baseline` row, every row's difference to it paired by seed
+    (`Δ<metric> vs baseline (paired)`: mean ± std of the per-seed differences).
     """
     paper = paper_frame(table.name).set_index("id")
     ours_ids = [row.id for row in table.rows]
     ids = list(paper.index) + [i for i in ours_ids if i not in paper.index]
+    several = any(r.get("n", 1) > 1 for r in rows.values())
+    reference = rows.get("baseline") if several else None
     records = []
     for row_id in ids:
         record = {"id": row_id}
@@ -47,10 +52,32 @@ def table_frame(table, rows: dict[str, dict], grid_ids: set[str] = frozenset()) 
             record[f"{metric} (ours)"] = ours.get(metric, math.nan) if ours else math.nan
             if ours and ours.get("n", 1) > 1:
                 record[f"{metric} (ours) std"] = ours.get(f"{metric}_std", math.nan)
+        if several:
+            record["seeds (ours)"] = ours.get("n", math.nan) if ours else math.nan
+        if reference is not None:
+            for metric in table.metrics:
+                mean, std = paired_difference(ours, reference, metric)
+                record[f"Δ{metric} vs baseline (paired)"] = mean
+                record[f"Δ{metric} vs baseline (paired) std"] = std
         record["source"] = (("paper + ours" if ours else NOT_RUN) if row_id in ours_ids
                             else NOT_IN_GRID if row_id in grid_ids else QUOTED)
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+def paired_difference(row: dict | None, reference: dict, metric: str) -> tuple[float, float]:
+    """Mean and sample std of `row − reference` over the seeds both have (NaN without 2 common seeds
+    for the std, without any for the mean; the reference row itself gives NaN)."""
+    if not row or row is reference:
+        return math.nan, math.nan
+    a, b = row.get("per_seed", {}), reference.get("per_seed", {})
+    differences = [a[s][metric] - b[s][metric] for s in a if s in b and metric in a[s] and metric in b[s]]
+    if not differences:
+        return math.nan, math.nan
+    mean = sum(differences) / len(differences)
+    if len(differences) < 2:
+        return mean, math.nan
+    return mean, math.sqrt(sum((d - mean) ** 2 for d in differences) / (len(differences) - 1))
 
 
 def _label_from_id(row_id: str, label: str) -> str:
@@ -67,19 +94,20 @@ def _label_from_id(row_id: str, label: str) -> str:
 # the paper) to 1e-4, epochs whole. A column is looked up by its quantity: "AP (ours)" -> "AP".
 DECIMALS = {"AP": 2, "AP50": 2, "AP75": 2, "MR2": 2, "JI": 2, "Recall": 2,
             "objects_per_image": 2, "overlaps_per_image": 4, "params_M": 2, "GFLOPs": 2,
-            "convergence epoch": 0, "epochs": 0}
+            "convergence epoch": 0, "epochs": 0, "seeds": 0}
 DEFAULT_DECIMALS = 3
 
 
 def decimals(column: str) -> int:
-    return DECIMALS.get(column.split(" (")[0], DEFAULT_DECIMALS)
+    """"AP (ours)" and "ΔAP vs baseline (paired)" are shown like "AP"."""
+    return DECIMALS.get(column.split(" (")[0].lstrip("Δ").split(" vs ")[0], DEFAULT_DECIMALS)
 
 
-def _cell(value, std=None, places: int = DEFAULT_DECIMALS) -> str:
+def _cell(value, std=None, places: int = DEFAULT_DECIMALS, signed: bool = False) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "–"
     if isinstance(value, float):
-        text = f"{value:.{places}f}"
+        text = f"{value:+.{places}f}" if signed else f"{value:.{places}f}"
         if std is not None and not math.isnan(std):
             text += f" ± {std:.{places}f}"
         return text
@@ -95,7 +123,8 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         stds = frame.get(f"{column} std")
         places = decimals(column)
-        shown[column] = [_cell(v, None if stds is None else stds[i], places) for i, v in frame[column].items()]
+        shown[column] = [_cell(v, None if stds is None else stds[i], places, column.startswith("Δ"))
+                         for i, v in frame[column].items()]
     return shown
 
 

@@ -11,6 +11,15 @@ from collections import defaultdict
 from pathlib import Path
 
 
+def curves_per_seed(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """`{"<dataset>/<variant>": {seed: [(epoch, AP), ...]}}`: every seed's own curve (for the claims)."""
+    per_seed: dict[str, dict[str, list]] = defaultdict(dict)
+    for name, result in inputs.items():
+        run, _, seed = name.partition("@seed")
+        per_seed[run][seed] = [(record["epoch"], record["AP"]) for record in result["epochs"] if "AP" in record]
+    return dict(per_seed)
+
+
 def curves_from(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """`{dataset: {variant: [(epoch, mean AP), ...]}}` from the train results."""
     per_epoch: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -38,4 +47,5 @@ def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> dict:
         ctx.tracker.log_metrics(ctx.run_id, {f"convergence_epoch/{k}": v for k, v in convergence.items() if v})
         ctx.tracker.log_artifacts(ctx.run_id, [png], "figure")
     return {"figure": figure, "panels": panels, "convergence": convergence, "caption": spec.caption,
+            "per_seed": curves_per_seed(inputs),
             "run_id": ctx.run_id}

@@ -39,6 +39,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
                  stale: list[str] = ()) -> list[Path]:
     """Render every table and the figure that has a result; list what is missing or stale in index.md."""
     from ..graph import definitions
+    from ..report.claims import claims_json, claims_markdown, decide_claims
     from ..report.plots import plot_figure4
     from ..tracking.redact import redact
     from ..report.render import display_frame, markdown, table_frame, write_table
@@ -72,8 +73,14 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
             shutil.copyfile(picture, out_dir / picture.name)
         files += [out_dir / p.name for p in pictures]
         extras = QUALITATIVE_SECTION + "\n".join(f"![{p.stem}]({p.name})" for p in pictures)
+    # the Claims section: every claim of the paper decided from the recorded results alone
+    claims = decide_claims(tables, figure)
+    (out_dir / "claims.md").write_text(claims_markdown(claims, profile) + "\n")
+    (out_dir / "claims.json").write_text(claims_json(claims) + "\n")
+    files += [out_dir / "claims.md", out_dir / "claims.json"]
     index = out_dir / "index.md"
     index.write_text(string.Template(TEMPLATE.read_text()).substitute(
+        claims=claims_markdown(claims, profile),
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
         tracking_uri=redact(tracking_uri), tables="\n\n".join(sections), figure_png=figure_png,
         figure_caption=figure_caption, convergence=convergence, extras=extras,
@@ -93,4 +100,7 @@ def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> dict:
     files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit, qualitative=qualitative)
     if ctx.run_id:
         ctx.tracker.log_artifacts(ctx.run_id, files, "report")
+        from ..report.claims import claims_tags, decide_claims
+        for key, value in claims_tags(decide_claims(inputs, figure)).items():
+            ctx.tracker.client.set_tag(ctx.run_id, key, value)
     return {"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id}

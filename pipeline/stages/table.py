@@ -24,16 +24,22 @@ def row_values(result: dict) -> dict[str, float]:
 
 
 def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
-    """`{row id: {metric: mean, "<metric>_std": std, "n": seeds, ...}}` for the rows that ran."""
+    """`{row id: {metric: mean, "<metric>_std": std, "n": seeds, "per_seed": {seed: {metric: value}}, ...}}`
+    for the rows that ran."""
     rows = {}
     for row in table.rows:
-        results = [r for name, r in inputs.items() if name == row.id or name.startswith(row.id + "@seed")]
-        if not results:
+        named = {name: r for name, r in inputs.items() if name == row.id or name.startswith(row.id + "@seed")}
+        if not named:
             continue
+        results = list(named.values())
         values = [row_values(r) for r in results]
         aggregated = {"n": len(values), "run": results[0].get("run", {}), "data": results[0].get("data") or results[0].get("description", ""),
+                      "weights": results[0].get("weights", ""),
                       "run_ids": [r.get("run_id") for r in results],
                       "train_run_ids": [r.get("train_run_id") for r in results if r.get("train_run_id")]}
+        # every seed's numbers, kept for paired differences (tables) and the claims (report)
+        aggregated["per_seed"] = {name.split("@seed", 1)[1]: {m: v[m] for m in table.metrics if m in v}
+                                  for name, v in zip(named, values) if "@seed" in name}
         for metric in table.metrics:
             numbers = [v[metric] for v in values if metric in v]
             if numbers:
@@ -45,9 +51,17 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
 
 def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
     data = sorted({r["data"] for r in rows.values() if r.get("data")})
-    spread = f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed"
+    weights = sorted({r["weights"] for r in rows.values() if r.get("weights")})
+    counts = {r.get("n", 1) for r in rows.values() if r.get("per_seed")}
+    spread = (f"mean ± std over {seeds} seeds" if seeds > 1 and counts <= {seeds} else
+              f"mean ± std over the seeds in column `seeds`: {seeds} for the runs behind the paper's main claims "
+              f"(Table 4, Figure 4), one for the other grid points; Δ = difference to our baseline paired by seed"
+              if seeds > 1 else "one seed")
+    if seeds > 1 and counts <= {seeds} and "baseline" in rows:
+        spread += "; Δ = difference to our baseline paired by seed (mean ± std)"
     lines = [f"**{table.name.replace('table', 'Table ')}: {table.title}.**",
-             f"Ours: profile `{profile}`, {spread}" + (f"; data: {'; '.join(data)}" if data else "") + ".",
+             f"Ours: profile `{profile}`, {spread}" + (f"; data: {'; '.join(data)}" if data else "")
+             + (f"; backbone start: {'; '.join(weights)}" if weights else "") + ".",
              "Paper: the numbers printed in the paper (reports/paper/)."
              + (f" {', '.join(m for m in table.metrics if m in PERCENT)} in %."
                 if set(table.metrics) & set(PERCENT) else "")]

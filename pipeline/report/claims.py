@@ -1,0 +1,282 @@
+"""The paper's claims, each decided from recorded results: effect, 95 % interval, verdict.
+
+A pure function of what the pipeline recorded (no MLflow, no files, no torch): `decide_claims`
+takes the table stage results (their rows keep every seed's numbers under `per_seed`) and the
+figure stage result (every seed's AP curve under `per_seed`), and returns one `Claim` per claim
+of the paper. Nothing here is written by hand except the claims themselves and the paper's
+numbers they quote; every verdict follows from the numbers by one rule:
+
+- **Paired comparisons** (a variant against the baseline, same seed): the per-seed differences
+  d_s = ours_s − reference_s (for MR^-2, where lower is better, the sign is flipped so that a
+  positive effect is always the paper's direction), their mean and the two-sided 95 % Student-t
+  interval mean ± t(0.975, n−1)·sd/√n. The interval excludes 0 on the paper's side →
+  **supported**; on the other side → **contradicted**; contains 0, or fewer than 2 seeds →
+  **not resolved**.
+- **"X is best"**: X against every rival by the rule above; supported when X beats every rival,
+  contradicted when some rival beats X, otherwise not resolved; the effect shown is the margin to
+  the closest rival. Grid points trained with one seed (Tables 6, 7) are compared unpaired, with
+  the seed-to-seed standard deviation of one training pooled over Table 4's rows (same data and
+  schedule): interval (mean_X − mean_r) ± t(0.975, df)·σ·√(1/n_X + 1/n_r).
+- **Convergence** (Figure 4): per seed, each run's convergence epoch (the first epoch within
+  95 % of that run's final AP, `convergence_epoch`); d_s = epochs(baseline) − epochs(DSLA + FS),
+  then the paired rule.
+- **Inference cost unchanged** (Table 5): params and FLOPs are counted, not sampled (no noise);
+  supported when both differ by at most 0.5 % (the resolution of the paper's 32.0 M / 201 G),
+  else contradicted.
+"""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass
+
+SUPPORTED, NOT_RESOLVED, CONTRADICTED = "supported", "not resolved", "contradicted"
+RULE = ("Verdict rule: the two-sided 95 % Student-t interval of the effect (per-seed paired "
+        "differences; unpaired with the pooled seed standard deviation for one-seed grid points) "
+        "excludes 0 in the paper's direction → supported; excludes 0 in the other direction → "
+        "contradicted; contains 0 or rests on fewer than 2 seeds → not resolved. Counted costs "
+        "(params, FLOPs) have no noise: within 0.5 % → supported, else contradicted.")
+COST_TOLERANCE = 0.005
+
+# two-sided 95 % quantiles of Student's t, t(0.975, df) for df = 1..30 (beyond: 1.96 + 2.4/df)
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+         2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+         2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper and what our recorded results say about it."""
+
+    claim: str  # the claim in words
+    paper: str  # the paper's numbers behind it
+    measure: str  # what we compare, and in which unit
+    effect: float | None  # our effect, signed so that > 0 is the paper's direction
+    low: float | None  # 95 % interval of the effect (None: no interval)
+    high: float | None
+    n: int  # seeds (pairs) behind the effect
+    verdict: str  # supported / not resolved / contradicted
+    why: str  # the rule's reading of the numbers
+
+    def ours(self) -> str:
+        if self.effect is None:
+            return "no result"
+        interval = f" [{self.low:+.2f}, {self.high:+.2f}]" if self.low is not None else ""
+        return f"{self.effect:+.2f}{interval}, n={self.n}"
+
+
+def decide(low: float | None, high: float | None) -> str:
+    """The verdict of a 95 % interval of an effect whose paper direction is positive."""
+    if low is None or high is None:
+        return NOT_RESOLVED
+    if low > 0:
+        return SUPPORTED
+    if high < 0:
+        return CONTRADICTED
+    return NOT_RESOLVED
+
+
+def paired_interval(differences: list[float]) -> tuple[float | None, float | None, float | None]:
+    """(mean, low, high) of the 95 % t-interval of paired differences; no interval below 2 pairs."""
+    if not differences:
+        return None, None, None
+    mean = statistics.fmean(differences)
+    if len(differences) < 2:
+        return mean, None, None
+    half = t975(len(differences) - 1) * statistics.stdev(differences) / math.sqrt(len(differences))
+    return mean, mean - half, mean + half
+
+
+def _seed_values(row: dict | None, metric: str) -> dict[str, float]:
+    if not row:
+        return {}
+    return {str(seed): values[metric] for seed, values in row.get("per_seed", {}).items()
+            if values.get(metric) is not None and not math.isnan(values[metric])}
+
+
+def _why(low, high, n, verdict) -> str:
+    if low is None:
+        return f"{n} seed(s): no interval" if n else "not run"
+    side = {SUPPORTED: "excludes 0 in the paper's direction", CONTRADICTED: "excludes 0 against the paper",
+            NOT_RESOLVED: "contains 0"}[verdict]
+    return f"95 % interval [{low:+.2f}, {high:+.2f}] {side}"
+
+
+def paired_claim(claim: str, paper: str, rows: dict, ours: str, reference: str, metric: str,
+                 sign: int = 1, label: str = "") -> Claim:
+    """`ours` vs `reference` on `metric`, paired by seed; sign −1 where lower is better."""
+    a, b = _seed_values(rows.get(ours), metric), _seed_values(rows.get(reference), metric)
+    differences = [sign * (a[s] - b[s]) for s in sorted(set(a) & set(b))]
+    mean, low, high = paired_interval(differences)
+    verdict = decide(low, high)
+    what = label or f"{metric}({ours}) − {metric}({reference})"
+    measure = f"{what}{' (sign flipped: lower is better)' if sign < 0 else ''}, paired by seed"
+    return Claim(claim, paper, measure, mean, low, high, len(differences), verdict,
+                 _why(low, high, len(differences), verdict))
+
+
+def pooled_seed_sd(rows: dict, metric: str) -> tuple[float | None, int]:
+    """Seed-to-seed standard deviation of one training, pooled over rows with >= 2 seeds: (σ, df)."""
+    squares, df = 0.0, 0
+    for row in rows.values():
+        values = list(_seed_values(row, metric).values())
+        if len(values) >= 2:
+            squares += statistics.variance(values) * (len(values) - 1)
+            df += len(values) - 1
+    return (math.sqrt(squares / df), df) if df else (None, 0)
+
+
+def _best_of(claim: str, paper: str, comparisons: list[tuple[str, float | None, float | None, float | None, int]],
+             measure: str) -> Claim:
+    """Combine X-vs-rival comparisons (rival, mean, low, high, n) into one "X is best" claim."""
+    if not comparisons or any(mean is None for _, mean, *_ in comparisons):
+        missing = [r for r, mean, *_ in comparisons if mean is None]
+        return Claim(claim, paper, measure, None, None, None, 0, NOT_RESOLVED,
+                     f"not run: {', '.join(missing) or 'no rows'}")
+    verdicts = [decide(low, high) for _, _, low, high, _ in comparisons]
+    verdict = (CONTRADICTED if CONTRADICTED in verdicts else
+               SUPPORTED if all(v == SUPPORTED for v in verdicts) else NOT_RESOLVED)
+    rival, mean, low, high, n = min(comparisons, key=lambda c: c[1])
+    beaten = [r for (r, *_), v in zip(comparisons, verdicts) if v == CONTRADICTED]
+    why = (f"beaten by {', '.join(beaten)}" if beaten else
+           f"ahead of all {len(comparisons)} rivals" if verdict == SUPPORTED else
+           "not ahead of every rival beyond the 95 % interval")
+    interval = f"; closest rival {rival}: " + (_why(low, high, n, decide(low, high)) if low is not None else f"{n} seed(s), no interval")
+    return Claim(claim, paper, measure + f" (closest rival: {rival})", mean, low, high, n, verdict, why + interval)
+
+
+def best_paired(claim: str, paper: str, rows: dict, best: str, rivals: list[str], metric: str) -> Claim:
+    comparisons = []
+    for rival in rivals:
+        c = paired_claim(claim, paper, rows, best, rival, metric)
+        comparisons.append((rival, c.effect, c.low, c.high, c.n))
+    return _best_of(claim, paper, comparisons, f"{metric}({best}) − {metric}(best rival), paired by seed")
+
+
+def best_unpaired(claim: str, paper: str, rows: dict, best: str, metric: str,
+                  noise: tuple[float | None, int]) -> Claim:
+    """`best` vs every other row of a grid table, unpaired, with the pooled seed σ (`noise`)."""
+    sigma, df = noise
+    x = list(_seed_values(rows.get(best), metric).values())
+    comparisons = []
+    for rival, row in rows.items():
+        if rival == best:
+            continue
+        r = list(_seed_values(row, metric).values())
+        if not x or not r:
+            comparisons.append((rival, None, None, None, 0))
+            continue
+        mean = statistics.fmean(x) - statistics.fmean(r)
+        if sigma is None:
+            comparisons.append((rival, mean, None, None, len(x) + len(r)))
+            continue
+        half = t975(df) * sigma * math.sqrt(1 / len(x) + 1 / len(r))
+        comparisons.append((rival, mean, mean - half, mean + half, len(x) + len(r)))
+    noise_text = f"σ = {sigma:.2f} pooled over Table 4's seeds, df {df}" if sigma is not None else "no seed σ"
+    return _best_of(claim, paper, comparisons, f"{metric}({best}) − {metric}(other grid point), unpaired, {noise_text}")
+
+
+def convergence_epoch(curve, fraction: float = 0.95) -> int | None:
+    """The first epoch whose AP is within `fraction` of the curve's final AP (as Figure 4 marks it)."""
+    if not curve:
+        return None
+    final = curve[-1][1]
+    return next(int(epoch) for epoch, ap in curve if ap >= fraction * final)
+
+
+def convergence_claim(claim: str, paper: str, figure: dict | None, dataset: str) -> Claim:
+    per_seed = (figure or {}).get("per_seed", {})
+    base, ours = per_seed.get(f"{dataset}/baseline", {}), per_seed.get(f"{dataset}/dsla_fs", {})
+    epochs = {}
+    rows = {}
+    for name, curves in (("baseline", base), ("dsla_fs", ours)):
+        rows[name] = {"per_seed": {str(s): {"epochs": convergence_epoch(c)} for s, c in curves.items()}}
+        epochs[name] = len(next(iter(curves.values()), []))
+    result = paired_claim(claim, paper, rows, "baseline", "dsla_fs", "epochs",
+                          label="epochs to 95 % of final AP: baseline − DSLA + FS")
+    total = max(epochs.values())
+    return Claim(**{**asdict(result), "measure": result.measure + (f" (of {total} epochs)" if total else "")})
+
+
+def cost_claim(claim: str, paper: str, rows: dict) -> Claim:
+    base, ours = rows.get("baseline/infer"), rows.get("dsla_fs/infer")
+    if not base or not ours:
+        return Claim(claim, paper, "params and GFLOPs of the inference graphs", None, None, None, 0,
+                     NOT_RESOLVED, "not run")
+    changes = {m: (ours[m] - base[m]) / base[m] for m in ("params_M", "GFLOPs") if base.get(m)}
+    worst = max(changes.values(), key=abs)
+    verdict = SUPPORTED if all(abs(c) <= COST_TOLERANCE for c in changes.values()) else CONTRADICTED
+    detail = ", ".join(f"{m} {base[m]:.4g} → {ours[m]:.4g}" for m in changes)
+    # the effect is "how unchanged": the paper's direction is no change, so report −|change| in %
+    return Claim(claim, paper, "largest relative change of params / GFLOPs, DSLA + FS vs baseline, inference graph, %",
+                 -abs(100 * worst), None, None, 1, verdict,
+                 f"{detail}: counted, no noise; {'within' if verdict == SUPPORTED else 'beyond'} "
+                 f"{100 * COST_TOLERANCE:.1f} %")
+
+
+def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[Claim]:
+    """Every claim of the paper, decided from the recorded table and figure stage results.
+
+    `tables` maps a table name to its stage result (`{"rows": {row id: {..., "per_seed":
+    {seed: {metric: value}}}}}`, metrics in the paper's units), `figure` is Figure 4's stage result
+    (`{"per_seed": {"<dataset>/<variant>": {seed: [[epoch, AP], ...]}}}`). Missing tables give
+    "not resolved" claims that say "not run".
+    """
+    rows = {name: (result or {}).get("rows", {}) for name, result in tables.items()}
+    t4, t8 = rows.get("table4", {}), rows.get("table8", {})
+    noise = pooled_seed_sd(t4, "AP")
+    return [
+        paired_claim("DSLA raises AP over the baseline", "Table 4: 91.1 vs 90.1 AP (+1.0)",
+                     t4, "dsla", "baseline", "AP"),
+        paired_claim("DSLA lowers MR^-2 below the baseline", "Table 4: 47.8 vs 50.0 MR^-2 (−2.2)",
+                     t4, "dsla", "baseline", "MR2", sign=-1),
+        paired_claim("Feature Shuffle helps (over the baseline)", "Table 4: 90.5 vs 90.1 AP (+0.4)",
+                     t4, "fs", "baseline", "AP"),
+        paired_claim("Feature Shuffle helps (on top of DSLA)", "Table 4: 91.7 vs 91.1 AP (+0.6)",
+                     t4, "dsla_fs", "dsla", "AP"),
+        best_paired("DSLA + FS is the best of the four variants", "Table 4: 91.7 AP, next 91.1",
+                    t4, "dsla_fs", ["dsla", "fs", "baseline"], "AP"),
+        convergence_claim("DSLA converges in fewer epochs (CrowdHuman)", "Figure 4a: epoch 10 vs 14 of 36",
+                          figure, "crowdhuman"),
+        convergence_claim("DSLA converges in fewer epochs (COCO)", "Figure 4b: epoch 17 vs 20 of 36",
+                          figure, "coco"),
+        best_unpaired("K = 6 soft anchors is best", "Table 6: 91.7 AP at K = 6, next 91.2 (K = 7, 8)",
+                      rows.get("table6", {}), "K=6", "AP", noise),
+        best_unpaired("T^max = 0.6 / T^min = 0.4 is best", "Table 7: 91.7 AP, next 90.8 (0.5 / 0.4)",
+                      rows.get("table7", {}), "t_min=0.4/t_max=0.6", "AP", noise),
+        cost_claim("Inference cost is unchanged", "Table 5: 32.0 M params, 201 GFLOPs for both",
+                   rows.get("table5", {})),
+        paired_claim("DSLA + FS raises AP on COCO", "Table 8: 40.5 vs 38.6 AP (+1.9)",
+                     t8, "dsla_fs", "baseline", "AP"),
+    ]
+
+
+def claims_markdown(claims: list[Claim], profile: str) -> str:
+    """The report's Claims section: one line per claim, then the rule."""
+    lines = ["## Claims", "",
+             f"Each claim of the paper, decided from this report's own runs (profile `{profile}`). "
+             "Effect: signed so that a positive number is the paper's direction.", "",
+             "| claim | paper | what we compare | ours: effect [95 % interval], seeds | verdict | why |",
+             "|---|---|---|---|---|---|"]
+    for c in claims:
+        lines.append(f"| {c.claim} | {c.paper} | {c.measure} | {c.ours()} | **{c.verdict}** | {c.why} |")
+    lines += ["", RULE]
+    return "\n".join(lines)
+
+
+def claims_tags(claims: list[Claim]) -> dict[str, str]:
+    """MLflow tags of the report run: `dsla.claim.<slug>` = "verdict: effect [interval], n"."""
+    def slug(text: str) -> str:
+        return "".join(ch if ch.isalnum() else "_" for ch in text.lower()).strip("_")[:60]
+    return {f"dsla.claim.{slug(c.claim)}": f"{c.verdict}: {c.ours()}" for c in claims}
+
+
+def claims_json(claims: list[Claim]) -> str:
+    return json.dumps([asdict(c) for c in claims], indent=1)

@@ -1,0 +1,223 @@
+"""The Claims section is computed from recorded results: fake results whose verdicts are known.
+
+Hand-worked intervals: differences [1.0, 1.2, 0.8] have mean 1.0, sd 0.2, half-width
+t(0.975, 2)·0.2/√3 = 4.303·0.11547 = 0.4969 → [0.503, 1.497] (supported); [1, 2, 3] has mean 2,
+sd 1, half-width 4.303/√3 = 2.484 → [−0.484, 4.484] (not resolved).
+"""
+import math
+
+import pytest
+
+from pipeline.report.claims import (CONTRADICTED, NOT_RESOLVED, SUPPORTED, claims_markdown, claims_tags,
+                                    decide_claims, paired_interval, t975)
+
+
+def row(**per_seed_metric):
+    """`row(AP=[a0, a1, a2])` -> a table row with seeds 0..n-1 (and the mean, as the table stage keeps)."""
+    seeds = {}
+    for metric, values in per_seed_metric.items():
+        for seed, value in enumerate(values):
+            seeds.setdefault(str(seed), {})[metric] = value
+    return {"per_seed": seeds, **{m: sum(v) / len(v) for m, v in per_seed_metric.items()}}
+
+
+def curve(*aps):
+    return [[epoch + 1, ap] for epoch, ap in enumerate(aps)]
+
+
+BASE_AP = [60.0, 64.0, 68.0]  # a large seed-to-seed spread: only pairing by seed resolves +1
+
+
+def fake_results():
+    table4 = {
+        "baseline": row(AP=BASE_AP, MR2=[80.0, 78.0, 79.0]),
+        "dsla": row(AP=[a + d for a, d in zip(BASE_AP, (1.0, 1.2, 0.8))],  # supported: [0.50, 1.50]
+                    MR2=[80.0 - 2.0, 78.0 - 2.5, 79.0 - 1.5]),                 # lower: supported
+        "fs": row(AP=[a - d for a, d in zip(BASE_AP, (1.0, 1.2, 0.8))]),      # contradicted
+        "dsla_fs": row(AP=[a + d for a, d in zip(BASE_AP, (2.0, 2.4, 1.7))]),  # best; vs dsla: [1.0, 1.2, 0.9]
+    }
+    table6 = {"K=6": table4["dsla_fs"], "K=4": row(AP=[62.0]), "K=8": row(AP=[66.4]), "K=10": row(AP=[50.0])}
+    table7 = {"t_min=0.4/t_max=0.6": table4["dsla_fs"], "t_min=0.2/t_max=0.6": row(AP=[90.0])}
+    table5 = {"baseline/infer": {"params_M": 2.5, "GFLOPs": 1.0}, "dsla_fs/infer": {"params_M": 2.5, "GFLOPs": 1.004},
+              "dsla_fs/train": {"params_M": 2.6, "GFLOPs": 1.2}}
+    table8 = {"baseline": row(AP=[30.0, 31.0, 32.0]), "dsla_fs": row(AP=[30.5])}  # one pair: not resolved
+    figure = {"per_seed": {
+        # baseline reaches 95 % of its final AP at epochs 6, 6, 7; DSLA + FS at 3, 4, 3
+        "crowdhuman/baseline": {"0": curve(10, 30, 50, 70, 80, 96, 98, 99, 100),
+                                "1": curve(10, 30, 50, 70, 80, 95, 98, 99, 100),
+                                "2": curve(10, 30, 50, 70, 80, 90, 97, 99, 100)},
+        "crowdhuman/dsla_fs": {"0": curve(50, 80, 96, 97, 98, 99, 100, 100, 100),
+                               "1": curve(50, 80, 90, 97, 98, 99, 100, 100, 100),
+                               "2": curve(50, 80, 96, 97, 98, 99, 100, 100, 100)},
+        # COCO: DSLA + FS converges later (7, 8) than the baseline (3, 3): against the paper
+        "coco/baseline": {"0": curve(50, 80, 96, 97, 98, 99, 100, 100, 100),
+                          "1": curve(50, 80, 96, 97, 98, 99, 100, 100, 100)},
+        "coco/dsla_fs": {"0": curve(10, 30, 50, 70, 80, 90, 97, 99, 100),
+                         "1": curve(10, 30, 50, 70, 80, 90, 90, 99, 100)},
+    }}
+    tables = {"table4": {"rows": table4}, "table5": {"rows": table5}, "table6": {"rows": table6},
+              "table7": {"rows": table7}, "table8": {"rows": table8}}
+    return tables, figure
+
+
+def by_claim():
+    tables, figure = fake_results()
+    return {c.claim: c for c in decide_claims(tables, figure)}
+
+
+def test_t_quantiles_match_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for df in (1, 2, 3, 8, 30):
+        assert t975(df) == pytest.approx(scipy_stats.t.ppf(0.975, df), abs=1e-3)
+    assert t975(100) == pytest.approx(scipy_stats.t.ppf(0.975, 100), abs=2e-3)
+
+
+def test_paired_interval_by_hand():
+    mean, low, high = paired_interval([1.0, 1.2, 0.8])
+    assert (mean, low, high) == pytest.approx((1.0, 0.5031, 1.4969), abs=1e-3)
+    mean, low, high = paired_interval([1.0, 2.0, 3.0])
+    assert (mean, low, high) == pytest.approx((2.0, -0.4843, 4.4843), abs=1e-3)
+    assert paired_interval([2.0]) == (2.0, None, None)
+
+
+def test_paired_verdicts_are_the_known_ones():
+    claims = by_claim()
+    raise_ap = claims["DSLA raises AP over the baseline"]
+    # paired by seed, the +1 AP is resolved although the seeds differ by 8 AP among themselves
+    assert raise_ap.verdict == SUPPORTED and raise_ap.n == 3
+    assert (raise_ap.effect, raise_ap.low, raise_ap.high) == pytest.approx((1.0, 0.5031, 1.4969), abs=1e-3)
+    mr2 = claims["DSLA lowers MR^-2 below the baseline"]
+    assert mr2.verdict == SUPPORTED and mr2.effect == pytest.approx(2.0)  # sign flipped: lower is better
+    assert claims["Feature Shuffle helps (over the baseline)"].verdict == CONTRADICTED
+    on_top = claims["Feature Shuffle helps (on top of DSLA)"]  # differences [1.0, 1.2, 0.9]: [0.65, 1.41]
+    assert on_top.verdict == SUPPORTED and on_top.effect == pytest.approx(3.1 / 3)
+    coco = claims["DSLA + FS raises AP on COCO"]  # a single seed pair: no interval
+    assert coco.verdict == NOT_RESOLVED and coco.n == 1 and coco.low is None
+
+
+def test_pairing_is_by_seed_not_by_position():
+    tables, figure = fake_results()
+    dsla = tables["table4"]["rows"]["dsla"]
+    dsla["per_seed"] = dict(reversed(list(dsla["per_seed"].items())))  # same seeds, other order
+    claim = {c.claim: c for c in decide_claims(tables, figure)}["DSLA raises AP over the baseline"]
+    assert claim.verdict == SUPPORTED and claim.effect == pytest.approx(1.0)
+
+
+def test_a_difference_within_noise_is_not_resolved():
+    tables, figure = fake_results()
+    rows = tables["table4"]["rows"]
+    rows["dsla"] = row(AP=[a + d for a, d in zip(BASE_AP, (1.0, 2.0, 3.0))], MR2=[80.0, 78.0, 79.0])
+    claims = {c.claim: c for c in decide_claims(tables, figure)}
+    assert claims["DSLA raises AP over the baseline"].verdict == NOT_RESOLVED  # mean +2 but [−0.48, 4.48]
+    assert claims["DSLA lowers MR^-2 below the baseline"].verdict == NOT_RESOLVED  # differences all 0
+
+
+def test_best_of_variants_and_of_grids():
+    claims = by_claim()
+    best = claims["DSLA + FS is the best of the four variants"]
+    assert best.verdict == SUPPORTED and "closest rival: dsla" in best.measure
+    assert best.effect == pytest.approx(3.1 / 3)
+    # K = 6 (mean 66.03, 3 seeds) vs K = 8 (66.4, one seed): margin −0.37, within the pooled noise
+    k = claims["K = 6 soft anchors is best"]
+    assert k.verdict == NOT_RESOLVED and k.effect == pytest.approx(64 + 6.1 / 3 - 66.4, abs=1e-6)
+    assert "closest rival: K=8" in k.measure and "pooled" in k.measure
+    # T grid: one rival at 90.0 AP beats 66.0 by far more than the noise
+    assert claims["T^max = 0.6 / T^min = 0.4 is best"].verdict == CONTRADICTED
+
+
+def test_best_of_grid_interval_uses_the_pooled_seed_sd():
+    tables, figure = fake_results()
+    # pooled over Table 4's rows: every row's seeds spread like BASE_AP shifted by small amounts
+    t4 = tables["table4"]["rows"]
+    variances = [statistics_variance([v["AP"] for v in r["per_seed"].values()]) for r in t4.values()]
+    sigma = math.sqrt(sum(variances) / len(variances))  # equal df per row: the mean of variances
+    k = {c.claim: c for c in decide_claims(tables, figure)}["K = 6 soft anchors is best"]
+    half = t975(8) * sigma * math.sqrt(1 / 3 + 1 / 1)
+    assert (k.low, k.high) == pytest.approx((k.effect - half, k.effect + half), abs=1e-6)
+
+
+def statistics_variance(values):
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def test_convergence_claims():
+    claims = by_claim()
+    crowd = claims["DSLA converges in fewer epochs (CrowdHuman)"]
+    # baseline 6, 6, 7 vs DSLA + FS 3, 4, 3: differences 3, 2, 4
+    assert crowd.effect == pytest.approx(3.0) and crowd.n == 3 and crowd.verdict == SUPPORTED
+    assert "of 9 epochs" in crowd.measure
+    coco = claims["DSLA converges in fewer epochs (COCO)"]
+    # baseline 3, 3 vs DSLA + FS 7, 8: differences −4, −5 → interval −4.5 ± 12.7·0.707/1.414
+    assert coco.effect == pytest.approx(-4.5) and coco.verdict == NOT_RESOLVED
+
+
+def test_cost_claim_counts_without_noise():
+    claims = by_claim()
+    cost = claims["Inference cost is unchanged"]
+    assert cost.verdict == SUPPORTED and cost.effect == pytest.approx(-0.4)  # 0.4 % more FLOPs
+    tables, figure = fake_results()
+    tables["table5"]["rows"]["dsla_fs/infer"]["params_M"] = 2.6
+    cost = {c.claim: c for c in decide_claims(tables, figure)}["Inference cost is unchanged"]
+    assert cost.verdict == CONTRADICTED
+
+
+def test_missing_results_are_not_resolved_and_say_so():
+    claims = decide_claims({}, None)
+    assert len(claims) == 11 and all(c.verdict == NOT_RESOLVED for c in claims)
+    assert all(c.effect is None or c.n == 0 for c in claims)
+
+
+def test_markdown_and_tags_show_every_claim_with_numbers():
+    tables, figure = fake_results()
+    claims = decide_claims(tables, figure)
+    text = claims_markdown(claims, "tiny")
+    lines = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(lines) == len(claims)
+    assert "| DSLA raises AP over the baseline | Table 4: 91.1 vs 90.1 AP (+1.0) |" in text
+    assert "+1.00 [+0.50, +1.50], n=3 | **supported** |" in text
+    tags = claims_tags(claims)
+    assert tags["dsla.claim.dsla_raises_ap_over_the_baseline"] == "supported: +1.00 [+0.50, +1.50], n=3"
+    assert len(tags) == len(claims)
+
+
+def evaluate_result(ap, mr2, seed):
+    return {"metrics": {"AP": ap, "MR2": mr2, "JI": 0.5, "Recall": 0.9}, "run_id": f"e{seed}",
+            "train_run_id": f"t{seed}", "run": {}, "data": "synthetic crowd preset", "weights": "MobileNetV2Features: w.pt"}
+
+
+def test_tables_keep_every_seed_and_show_the_paired_difference(tmp_path):
+    from pipeline.graph import definitions
+    from pipeline.render import display_frame, table_frame
+    from pipeline.stages.tables import aggregate_rows, caption
+    spec = definitions().tables("tiny")["table4"]
+    inputs = {}
+    for seed, base in enumerate((0.60, 0.64, 0.68)):
+        inputs[f"baseline@seed{seed}"] = evaluate_result(base, 0.80, seed)
+        inputs[f"dsla@seed{seed}"] = evaluate_result(base + (0.010, 0.012, 0.008)[seed], 0.78, seed)
+    rows = aggregate_rows(spec, inputs)
+    assert rows["dsla"]["per_seed"]["2"]["AP"] == pytest.approx(68.8)
+    frame = table_frame(spec, rows).set_index("id")
+    # the spread between seeds (4 AP) is large, the paired difference (1.0 ± 0.2) is not
+    assert frame.at["dsla", "ΔAP vs baseline (paired)"] == pytest.approx(1.0)
+    assert frame.at["dsla", "ΔAP vs baseline (paired) std"] == pytest.approx(0.2)
+    assert frame.at["dsla", "seeds (ours)"] == 3
+    shown = display_frame(frame.reset_index()).set_index(frame.index)
+    assert shown.at["dsla", "ΔAP vs baseline (paired)"] == "+1.00 ± 0.2"
+    assert shown.at["baseline", "ΔAP vs baseline (paired)"] == "–"
+    text = caption(spec, "tiny", 3, rows)
+    assert "paired by seed" in text and "backbone start: MobileNetV2Features: w.pt" in text
+
+
+def test_report_index_starts_with_the_claims(tmp_path):
+    from pipeline.stages.report import write_report
+    tables, figure = fake_results()
+    for name, result in tables.items():
+        result["caption"] = f"**{name}**"
+    files = write_report("tiny", tables, None, tmp_path, tracking_uri="sqlite:///x.db", commit="abc")
+    index = (tmp_path / "index.md").read_text()
+    assert index.index("## Claims") < index.index("**table4**")
+    assert "| DSLA raises AP over the baseline |" in index and "**supported**" in index
+    # no figure recorded: the convergence claims say so instead of inventing a verdict
+    assert "| DSLA converges in fewer epochs (CrowdHuman) |" in index
+    assert tmp_path / "claims.json" in files
