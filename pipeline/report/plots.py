@@ -9,16 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from .claims import convergence_epoch  # noqa: E402  (one definition, used by the claims too)
+
 LABELS = {"baseline": "baseline (O2O)", "dsla_fs": "DSLA + FS", "dsla": "DSLA", "fs": "FS"}
 COLOURS = {"baseline": "tab:blue", "dsla_fs": "tab:red", "dsla": "tab:orange", "fs": "tab:green"}
-
-
-def convergence_epoch(curve: list[tuple[int, float]], fraction: float = 0.95) -> int | None:
-    """The first epoch whose AP is within `fraction` of the final AP (None for an empty curve)."""
-    if not curve:
-        return None
-    final = curve[-1][1]
-    return next(epoch for epoch, ap in curve if ap >= fraction * final)
 
 
 def plot_figure4(panels: dict[str, dict[str, list[tuple[int, float]]]], path: Path, title: str,

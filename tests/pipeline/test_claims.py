@@ -188,8 +188,8 @@ def evaluate_result(ap, mr2, seed):
 
 def test_tables_keep_every_seed_and_show_the_paired_difference(tmp_path):
     from pipeline.graph import definitions
-    from pipeline.render import display_frame, table_frame
-    from pipeline.stages.tables import aggregate_rows, caption
+    from pipeline.report.render import display_frame, table_frame
+    from pipeline.stages.table import aggregate_rows, caption
     spec = definitions().tables("tiny")["table4"]
     inputs = {}
     for seed, base in enumerate((0.60, 0.64, 0.68)):
