@@ -61,7 +61,7 @@ class Pipeline:
     """Builds the nodes of one profile: `target(name)` for `pipeline run <name>`."""
 
     def __init__(self, profile: str = "tiny", *, data_root: str | Path | None = None, seeds: int | None = None,
-                 data_dir: str | Path = "data"):
+                 data_dir: str | Path = "data", curves: str = "figure"):
         defs = definitions()
         if profile not in defs.PROFILES:
             raise ValueError(f"unknown profile {profile!r}; expected one of {defs.PROFILES}")
@@ -73,6 +73,12 @@ class Pipeline:
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
         self.profile, self.seeds = profile, seeds
+        # which trainings validate after every epoch: "figure" (Figure 4's runs; the others once, at
+        # their end: evaluation every epoch costs as much as training on a CPU) or "all" (sweeps:
+        # their pruners read every epoch)
+        if curves not in ("figure", "all"):
+            raise ValueError(f"curves={curves!r}: expected 'figure' or 'all'")
+        self.curves = curves
         self.data_root = str(Path(data_root).resolve()) if data_root else None
         self.data_dir = Path(data_dir).resolve()
         self.tables = defs.tables(profile)
@@ -101,6 +107,7 @@ class Pipeline:
             f"train:{run.dataset}/{run.variant}{tag}/seed{seed}", TRAIN,
             {"profile": self.profile, "dataset": run.dataset, "variant": run.variant, "seed": seed,
              "overrides": overrides, "config": str(config.relative_to(REPO_ROOT)),
+             "val_every_epoch": self.curves == "all" or definitions().curve_run(run),
              "config_digest": config_digest(str(config)), "code_digest": source_digest(*CODE["train"])},
             inputs={"prepared": self.prepare(run.dataset)}))
 
@@ -185,7 +192,7 @@ def train_and_evaluate(profile: str, run, *, seed: int = 0, store, tracker=None,
     `metrics`), or raises RuntimeError with the stage's error.
     """
     from .engine import run as run_nodes
-    node = Pipeline(profile, data_root=data_root).evaluate(run, seed)
+    node = Pipeline(profile, data_root=data_root, curves="all").evaluate(run, seed)
     outcome = run_nodes([node], store, work_root=work_root, tracker=tracker, settings=settings).outcomes[node.key]
     if outcome.result is None:
         raise RuntimeError(f"{node.name}: {outcome.status}: {outcome.error}")

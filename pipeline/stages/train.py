@@ -116,7 +116,8 @@ def effective_knobs(cfg) -> dict:
 
 
 def build_config(*, config: str, data_root: str, overrides: dict, seed: int, work_dir: Path,
-                 run_id: str | None = None, progress: bool = True):
+                 run_id: str | None = None, progress: bool = True,
+                 val_every_epoch: bool = True):
     """The mmengine Config of one training run (see the module docstring for what changes)."""
     from mmengine.config import Config
 
@@ -127,7 +128,8 @@ def build_config(*, config: str, data_root: str, overrides: dict, seed: int, wor
     cfg.work_dir = str(work_dir)
     cfg.resume = True
     cfg.load_from = None
-    cfg.train_cfg.val_interval = 1
+    # every epoch for curves (Figure 4, sweeps' pruners), else once after the last epoch
+    cfg.train_cfg.val_interval = 1 if val_every_epoch else cfg.train_cfg.max_epochs
     hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
                   description=work_dir.name)]
     if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (`tracking_environment`)
@@ -207,7 +209,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
-          config_digest: str, code_digest: str, prepared: dict) -> dict:
+          config_digest: str, code_digest: str, prepared: dict, val_every_epoch: bool = True) -> dict:
     from dsla.engine.safe_checkpoint import use_weights_only_loading
     from dsla.models.backbones import backbone_weights
 
@@ -217,7 +219,8 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     work_dir.mkdir(parents=True, exist_ok=True)
     drop_broken_checkpoints(work_dir)
     cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
-                       work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True))
+                       work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
+                       val_every_epoch=val_every_epoch)
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     # which weights the backbone starts from (a configured file that is missing fails here, in one line)
     weights = backbone_weights(cfg.model.backbone)

@@ -39,7 +39,27 @@ def distinct_trainings(profile):
 
 
 def test_run_counts_fit_the_profiles():
-    # tiny: 4 variants + 3 more K + 5 more (T^min, T^max) on crowds, 4 variants on the sparse preset
-    assert len(distinct_trainings("tiny")) == 16
+    # tiny: 4 variants + 3 more K + 3 more (T^min, T^max) on crowds, baseline and DSLA + FS on the sparse preset
+    assert len(distinct_trainings("tiny")) == 12
     assert len(distinct_trainings("paper")) == 4 + 6 + 15 + 4
     assert len(distinct_trainings("smoke")) == 4 + 1 + 1 + 2
+
+
+def test_claim_runs_get_the_profile_seeds_and_grid_points_one():
+    from pipeline.graph import Pipeline
+    tiny = Pipeline("tiny")
+    assert tiny.seeds == defs.CLAIM_SEEDS["tiny"] == 3
+    assert len(tiny.table("table4").inputs) == 4 * 3  # the four variants, 3 seeds each
+    table6 = tiny.table("table6").inputs
+    assert sorted(name for name in table6 if name.startswith("K=6@")) == ["K=6@seed0", "K=6@seed1", "K=6@seed2"]
+    assert [name for name in table6 if name.startswith("K=4@")] == ["K=4@seed0"]
+    # K=6 in Table 6 is the very run of Table 4's DSLA + FS (same node, same key)
+    assert table6["K=6@seed1"].key == tiny.table("table4").inputs["dsla_fs@seed1"].key
+    assert len(tiny.table("table8").inputs) == 2 * 3
+    # Figure 4's runs validate every epoch, the others once; sweeps validate every epoch
+    trained = {n: node.inputs["trained"] for n, node in tiny.table("table4").inputs.items()}
+    assert trained["baseline@seed0"].params["val_every_epoch"] and trained["dsla_fs@seed2"].params["val_every_epoch"]
+    assert not trained["fs@seed0"].params["val_every_epoch"] and not trained["dsla@seed0"].params["val_every_epoch"]
+    sweep = Pipeline("tiny", curves="all").train(defs.Train("crowdhuman", "dsla_fs", K=4))
+    assert sweep.params["val_every_epoch"]
+    assert Pipeline("tiny", seeds=1).seeds == 1 and Pipeline("smoke").seeds == 1
