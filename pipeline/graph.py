@@ -97,6 +97,7 @@ class Pipeline:
         return self._node(("prepare", dataset), lambda: Node(
             f"prepare:{dataset}", PREPARE,
             {"profile": self.profile, "dataset": dataset, "data_root": root, "synthetic": synthetic,
+             "curve_images": profiles.CURVE_IMAGES.get(self.profile) if synthetic else None,
              "code_digest": source_digest(*CODE["prepare"])}))
 
     def train(self, run, seed: int = 0) -> Node:

@@ -20,7 +20,7 @@ from ..runtime.resources import limit_threads
 PIPELINE_HOOKS = ("EpochRecordHook", "MLflowMetricsHook")
 
 
-def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True) -> list[dict]:
+def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True, val_ann: str | None = None) -> list[dict]:
     """mmdet predictions of the validation set (`DumpDetResults` records), on this process."""
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -33,6 +33,8 @@ def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True) ->
     cfg.work_dir, cfg.load_from, cfg.resume, cfg.launcher = str(work_dir), checkpoint, False, "none"
     cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") not in PIPELINE_HOOKS]
     cfg.test_dataloader = cfg.val_dataloader
+    if val_ann is not None:  # all validation images, also when training validated on a curve subset
+        cfg.test_dataloader.dataset.ann_file = val_ann
     cfg.test_evaluator = [dict(type="DumpDetResults", out_file_path=str(dump))]
     with console_to(work_dir / "console.log", enabled=quiet):
         Runner.from_cfg(cfg).test()
@@ -89,7 +91,8 @@ def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     limit_threads(ctx.settings)
-    predictions = predict(trained["config"], trained["checkpoint"], work_dir, ctx.settings.get("quiet", True))
+    predictions = predict(trained["config"], trained["checkpoint"], work_dir, ctx.settings.get("quiet", True),
+                          val_ann=prepared["val_ann"])
     gt = Path(prepared["data_root"]) / prepared["val_ann"]
     if dataset == "crowdhuman":
         from dsla.evaluation.crowdhuman import evaluate_files as score

@@ -13,7 +13,7 @@ from .. import profiles
 
 
 def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic: dict | None,
-            code_digest: str) -> dict:
+            code_digest: str, curve_images: int | None = None) -> dict:
     from dsla.datasets.density import file_density
 
     if synthetic is not None:
@@ -26,6 +26,8 @@ def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic
     density = file_density(root / train_ann)
     if ctx.run_id:
         ctx.tracker.log_metrics(ctx.run_id, {k: v for k, v in density.items() if isinstance(v, (int, float))})
-    return {"data_root": str(root.resolve()) + "/", "train_ann": train_ann, "val_ann": val_ann,
+    # the validation images Figure 4's per-epoch curves use (all of them when not set)
+    curve_ann = profiles.write_curve_subset(root, val_ann, curve_images) if curve_images else val_ann
+    return {"data_root": str(root.resolve()) + "/", "train_ann": train_ann, "val_ann": val_ann, "curve_ann": curve_ann,
             "density": density, "run_id": ctx.run_id,
             "description": profiles.describe_data(dataset, synthetic, str(root))}

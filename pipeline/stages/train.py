@@ -83,6 +83,15 @@ def set_data_root(cfg, data_root: str) -> None:
                     metric["ann_file"] = data_root + ann[len(old):]
 
 
+def set_curve_annotations(cfg, data_root: str, curve_ann: str) -> None:
+    """Validate after each epoch on `curve_ann` (a subset of the validation images, see
+    pipeline/profiles.py CURVE_IMAGES); the evaluate stage predicts on the whole set."""
+    cfg.val_dataloader.dataset.ann_file = curve_ann
+    for metric in [cfg.val_evaluator] if isinstance(cfg.val_evaluator, dict) else list(cfg.val_evaluator):
+        if "ann_file" in metric:
+            metric["ann_file"] = data_root + curve_ann
+
+
 def apply_overrides(cfg, overrides: dict, config: str) -> None:
     """Set the run's method knobs; a knob the config does not have is an error naming both."""
     merge = {}
@@ -221,6 +230,8 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
                        work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
                        val_every_epoch=val_every_epoch)
+    if prepared.get("curve_ann", prepared["val_ann"]) != prepared["val_ann"]:
+        set_curve_annotations(cfg, prepared["data_root"], prepared["curve_ann"])
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     # which weights the backbone starts from (a configured file that is missing fails here, in one line)
     weights = backbone_weights(cfg.model.backbone)
