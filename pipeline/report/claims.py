@@ -148,7 +148,8 @@ def _best_of(claim: str, paper: str, comparisons: list[tuple[str, float | None, 
     why = (f"beaten by {', '.join(beaten)}" if beaten else
            f"ahead of all {len(comparisons)} rivals" if verdict == SUPPORTED else
            "not ahead of every rival beyond the 95 % interval")
-    interval = f"; closest rival {rival}: " + (_why(low, high, n, decide(low, high)) if low is not None else f"{n} seed(s), no interval")
+    reading = _why(low, high, n, decide(low, high)) if low is not None else f"{n} seed(s), no interval"
+    interval = f"; closest rival {rival}: {reading}"
     return Claim(claim, paper, measure + f" (closest rival: {rival})", mean, low, high, n, verdict, why + interval)
 
 

@@ -203,7 +203,8 @@ def test_tables_keep_every_seed_and_show_the_paired_difference(tmp_path):
     assert frame.at["dsla", "ΔAP vs baseline (paired) std"] == pytest.approx(0.2)
     assert frame.at["dsla", "seeds (ours)"] == 3
     shown = display_frame(frame.reset_index()).set_index(frame.index)
-    assert shown.at["dsla", "ΔAP vs baseline (paired)"] == "+1.00 ± 0.2"
+    assert shown.at["dsla", "ΔAP vs baseline (paired)"] == "+1.00 ± 0.20"
+    assert shown.at["dsla", "seeds (ours)"] == "3"
     assert shown.at["baseline", "ΔAP vs baseline (paired)"] == "–"
     text = caption(spec, "tiny", 3, rows)
     assert "paired by seed" in text and "backbone start: MobileNetV2Features: w.pt" in text
