@@ -12,8 +12,16 @@ import sys
 COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run", "pipeline.commands.sweep")
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (`pipeline run: error: argument --jobs: ...`) with
+    exit status 2, like every other error of the CLI; `--help` still shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrors(
         prog="pipeline",
         description="DSLA reproduction pipeline: data, training, evaluation, sweeps and the paper's tables.",
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import engine
 from ..tracking.redact import redact
+from .values import positive_int
 from ..runtime.launch import LAUNCHERS
 from ..engine.store import DONE, ResultStore
 
@@ -27,7 +28,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=("smoke", "tiny", "paper"), default="tiny",
                         help="scale: smoke (tests, seconds), tiny (default, CPU, < 45 min), paper (GPUs)")
     parser.add_argument("--data-root", help="real data (CrowdHuman/ and coco/ inside); required by --profile paper")
-    parser.add_argument("--seeds", type=int, default=None,
+    parser.add_argument("--seeds", type=positive_int, default=None,
                         help="seeds of the runs behind the paper's claims (Table 4, Figure 4; other grid points "
                              "train one); tables show mean ± std (default: 3 on tiny, 1 on smoke and paper)")
     parser.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
@@ -39,14 +40,14 @@ def register(subparsers) -> None:
                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("target", help="reproduce-tables, table1..table8 or figure4")
     _common(run)
-    run.add_argument("--jobs", type=int, default=None,
+    run.add_argument("--jobs", type=positive_int, default=None,
                      help="run up to N independent stages in parallel processes (default: one per CPU core "
                           "for the CPU profiles smoke and tiny, 1 for paper)")
     run.add_argument("--dry-run", action="store_true", help="list the stages that would run, and why")
     run.add_argument("--launcher", choices=LAUNCHERS, default="none",
                      help="how training runs: in this process, torchrun (pytorch) or Slurm")
-    run.add_argument("--nproc", type=int, default=1, help="processes per training with --launcher pytorch")
-    run.add_argument("--gpus", type=int, default=1, help="GPUs (tasks) per training with --launcher slurm")
+    run.add_argument("--nproc", type=positive_int, default=1, help="processes per training with --launcher pytorch")
+    run.add_argument("--gpus", type=positive_int, default=1, help="GPUs (tasks) per training with --launcher slurm")
     run.add_argument("--slurm-partition", help="Slurm partition for --launcher slurm")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--verbose", action="store_true", help="show mmengine's console log (it is always in the run's log file)")
@@ -128,8 +129,13 @@ def run_command(args) -> int:
                 "threads": max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None,
                 "report_dir": str(_report_dir(args))}
     started = time.time()
-    report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,
-                        settings=settings, listener=_progress(items, enabled=not args.no_progress))
+    try:
+        report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,
+                            settings=settings, listener=_progress(items, enabled=not args.no_progress))
+    except KeyboardInterrupt:
+        print("\npipeline run: interrupted; nothing was recorded as failed, an interrupted training resumes "
+              "from its last checkpoint: run the same command to go on", file=sys.stderr)
+        return 130
     _render(args, pipeline, store, uri, tracker.commit)
     _summary(report, time.time() - started, _report_dir(args), uri)
     return 0 if report.ok else 1
@@ -159,6 +165,9 @@ def _progress(items, enabled: bool):
     def listener(event, node, outcome):
         if event == "start":
             bar.set_postfix_str(node.name)
+        elif event == "wait":  # another pipeline process holds the node: say so, even without a bar
+            print(f"{outcome.error}", file=sys.stderr, flush=True)
+            return
         elif outcome.status != engine.CACHED:
             bar.update(1)
             detail = f" ({redact(outcome.error)})" if outcome.error else ""
@@ -229,6 +238,15 @@ def report_command(args) -> int:
         print(f"pipeline report: {exc}", file=sys.stderr)
         return 2
     from ..tracking import git_commit
-    out = _render(args, pipeline, ResultStore(STORE_DIR), _tracking_uri(args), git_commit())
+    unwritable = _unwritable([_report_dir(args)])
+    if unwritable:
+        print(f"pipeline report: {unwritable}", file=sys.stderr)
+        return 2
+    try:
+        out = _render(args, pipeline, ResultStore(STORE_DIR), _tracking_uri(args), git_commit())
+    except OSError as exc:  # e.g. the folder became read-only, or the disk is full
+        print(f"pipeline report: cannot write the report: {exc.strerror or exc}: {exc.filename or ''}",
+              file=sys.stderr)
+        return 2
     print(f"report: {out / 'index.md'}")
     return 0

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from ..sweeps.pruners import PRUNERS
+from .values import positive_int, positive_seconds
 from .run import STORE_DIR, WORK_DIR
 
 def register(subparsers) -> None:
@@ -32,15 +33,15 @@ def register(subparsers) -> None:
     parser.add_argument("--grid", choices=("paper", "tiny", "smoke"),
                         help="whose grid of experiments/tables.py to cover (k, temps) or span (search); "
                              "default: the --profile's own (its Tables 6 and 7)")
-    parser.add_argument("--trials", type=int, help="search: trials in the whole study (all workers together)")
+    parser.add_argument("--trials", type=positive_int, help="search: trials in the whole study (all workers together)")
     parser.add_argument("--pruner", choices=PRUNERS,
                         help="search: prune by per-epoch AP (default: hyperband, which wasted fewer epochs than "
                              "median in benchmarks/bench_sweep.py)")
     parser.add_argument("--storage", help="Optuna storage URL (default: sqlite optuna.db beside the MLflow store)")
     parser.add_argument("--study-name", help="default: <kind>-<profile>[-grid-<grid>][-<pruner>]")
-    parser.add_argument("--jobs", "--n-jobs", dest="jobs", type=int, default=1,
+    parser.add_argument("--jobs", "--n-jobs", dest="jobs", type=positive_int, default=1,
                         help="worker processes on this machine (as `pipeline run --jobs`; --n-jobs is an alias)")
-    parser.add_argument("--timeout", type=float, help="seconds after which a worker starts no new trial")
+    parser.add_argument("--timeout", type=positive_seconds, help="seconds after which a worker starts no new trial")
     parser.add_argument("--seed", type=int, default=0, help="sampler seed")
     parser.add_argument("--data-root", help="real data (CrowdHuman/ inside); required by --profile paper")
     parser.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
@@ -56,7 +57,7 @@ def sweep_command(args) -> int:
     from ..sweeps.pruners import pruner_spec
     from ..sweeps.runner import SweepSetup, run_sweep
     from ..sweeps.spaces import make_sweep
-    from ..sweeps.storage import default_storage, normalize, redact
+    from ..sweeps.storage import check_storage, default_storage, normalize, redact
     from ..tracking import Tracker, TrackingUnavailable, check_reachable, default_tracking_uri
 
     args.grid = args.grid or args.profile
@@ -67,8 +68,9 @@ def sweep_command(args) -> int:
                              "--pruner and --trials are for `pipeline sweep search`")
         pruner = None if sweep.is_grid else (args.pruner or "hyperband")
         uri = args.tracking_uri or default_tracking_uri()
-        check_reachable(uri)
         storage = normalize(args.storage) if args.storage else default_storage(uri)
+        check_storage(storage)
+        check_reachable(uri)
         name = args.study_name or "-".join(filter(None, (args.kind, args.profile,
                                                          f"grid-{args.grid}" if args.grid != args.profile else "", pruner)))
         spec = pruner_spec(pruner, sweep.max_epochs()) if pruner else None

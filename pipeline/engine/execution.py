@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from .nodes import Node, StageContext
+from . import interrupts
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, Record, ResultStore
 
 CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
@@ -88,6 +89,8 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
     """Run one node and record its outcome in the store (also the body of a worker process)."""
     store = ResultStore(store_root)
     key = node.key
+    interrupts.install()
+    began = time.monotonic()
     store.mark_running(key)
     ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker,
                        settings=dict(settings or {}))
@@ -100,11 +103,18 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
         run_ctx = tracker.stage_run(node, key) if tracker is not None else contextlib.nullcontext()
         with run_ctx as run_id:
             ctx.run_id = record["run_id"] = run_id
-            result = node.stage.func(ctx, **node.params, **inputs)
+            try:
+                result = node.stage.func(ctx, **node.params, **inputs)
+            except Exception as exc:  # Ctrl-C that a library re-raised as its own error
+                interrupts.reraise_if_interrupted(exc, began)
+                raise
             if not isinstance(result, dict):
                 raise TypeError(f"stage {node.stage.name!r} returned {type(result).__name__}, not a dict")
             json.dumps(result)  # refuse results the store could not read back
         record.update(status=DONE, result=result)
+    except KeyboardInterrupt:  # not a failure: nothing recorded, the stage stays resumable
+        store.running_path(key).unlink(missing_ok=True)
+        raise
     except Exception as exc:  # recorded, not raised: independent stages go on
         record.update(status=FAILED, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["finished"] = time.time()
@@ -120,12 +130,19 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
     `settings` reach every stage as `ctx.settings`: how to run (launcher, report folder), never
     what to compute — they are not part of any key.
 
-    `listener(event, node, outcome)` is called with event "start" (outcome None) and "finish".
+    `listener(event, node, outcome)` is called with event "start" (outcome None), "wait" (outcome
+    BUSY, its error naming the process that holds the node; called again every minute while
+    waiting) and "finish".
+
+    A node another process is running is waited for, then reused if that process finished it, or
+    run here if it failed or died. Ctrl-C (however a library wrapped it) raises KeyboardInterrupt
+    out of `run`, recording nothing for the interrupted stage.
     """
     nodes = closure(targets)
     graph = _graph(nodes)
     graph.prepare()
     report = RunReport()
+    started_run = time.monotonic()
     notify = listener or (lambda event, node, outcome: None)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else None
     pending: dict[Future, tuple[Node, float]] = {}
@@ -154,9 +171,11 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                 if record.status == DONE:
                     finish(Outcome(node, CACHED, result=record.result))
                     continue
-                if record.status == RUNNING:
-                    finish(Outcome(node, BUSY, error="being run by another pipeline process"))
-                    continue
+                if record.status == RUNNING:  # wait for the other process, then use or redo its work
+                    record = wait_while_running(node, store, notify)
+                    if record.status == DONE:
+                        finish(Outcome(node, CACHED, result=record.result))
+                        continue
                 inputs = {arg: report.outcomes[up.key].result for arg, up in node.inputs.items()}
                 notify("start", node, None)
                 if pool is None:
@@ -174,12 +193,28 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                     try:
                         record = future.result()
                     except Exception as exc:  # the worker process itself died
+                        interrupts.reraise_if_interrupted(exc, started_run)
                         record = {"status": FAILED, "error": f"worker process failed: {type(exc).__name__}: {exc}"}
                     finish(from_record(node, record, seconds))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def wait_while_running(node: Node, store: ResultStore, notify: Callable, poll: float = 1.0,
+                       remind: float = 60.0) -> Record:
+    """Block while another live process holds `node`; return its record afterwards."""
+    last_notice = None
+    while True:
+        record = load_record(node, store)
+        if record.status != RUNNING:
+            return record
+        if last_notice is None or time.monotonic() - last_notice >= remind:
+            holder = record.data.get("pid", "?")
+            notify("wait", node, Outcome(node, BUSY, error=f"waiting for {node.name}, held by pid {holder}"))
+            last_notice = time.monotonic()
+        time.sleep(poll)
 
 
 @dataclass(frozen=True)

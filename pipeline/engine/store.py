@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,9 @@ class ResultStore:
         path = self.result_path(key)
         if not path.exists():
             running = self.running_path(key)
-            if running.exists() and _other_process_alive(_read_pid(running)):
-                return Record(RUNNING, {})
+            pid = _read_pid(running) if running.exists() else None
+            if _other_process_alive(pid):
+                return Record(RUNNING, {"pid": pid})
             return Record(MISSING, {})
         try:
             data = json.loads(path.read_text())
@@ -104,7 +106,10 @@ class ResultStore:
     def save(self, key: str, record: dict[str, Any]) -> None:
         """Record a finished (done or failed) stage under `key`, and index it by node name."""
         payload = dict(record, key=key)
-        write_json_atomic(self.result_path(key), payload)
+        path = self.result_path(key)
+        if path.is_dir() and not path.is_symlink():  # not a record (load said incomplete): set aside
+            path.rename(path.with_name(f"{path.name}.damaged-{os.getpid()}-{time.time_ns()}"))
+        write_json_atomic(path, payload)
         self.running_path(key).unlink(missing_ok=True)
         index = {name: payload[name] for name in ("key", "node", "stage", "version", "params", "inputs", "status")}
         write_json_atomic(self.root / "index" / _node_file_name(payload["node"]), index)

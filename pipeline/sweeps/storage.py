@@ -52,6 +52,46 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
 
 
+def check_storage(url: str, timeout: int = 5) -> None:
+    """Refuse, in one line (ValueError) and within seconds, a storage URL no worker could use: not
+    a URL, neither SQLite nor PostgreSQL, a SQLite path that is a folder or not a database, a
+    PostgreSQL server that does not answer."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    shown = redact(url)
+    try:
+        parsed = make_url(url)
+    except Exception:  # sqlalchemy.exc.ArgumentError and friends
+        raise ValueError(f"--storage {shown}: not a database URL (expected sqlite:///<file> or "
+                         f"postgresql://user@host:port/db)") from None
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.parent.is_dir():
+            raise ValueError(f"--storage {shown}: folder {path.parent} does not exist")
+        if path.is_dir():
+            raise ValueError(f"--storage {shown}: {path} is a folder, not a SQLite file")
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb") as handle:
+                if handle.read(16) != b"SQLite format 3\x00":
+                    raise ValueError(f"--storage {shown}: {path} is not a SQLite database")
+        return
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"--storage {shown}: expected sqlite:///<file> or postgresql://user@host:port/db "
+                         f"(SQLite for one machine, PostgreSQL for many)")
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool,
+                                      connect_args={"connect_timeout": timeout})
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise ValueError(f"--storage {shown}: PostgreSQL does not answer "
+                         f"({redact(detail[0] if detail else type(exc).__name__)})") from None
+    finally:
+        engine.dispose()
+
+
 def open_storage(url: str, *, on_stale: Callable | None = None, heartbeat_interval: int = HEARTBEAT_INTERVAL,
                  grace_period: int = GRACE_PERIOD):
     """An `optuna.storages.RDBStorage` with heartbeats; `on_stale(study, frozen_trial)` runs for
