@@ -294,3 +294,26 @@ def test_sparse_candidates_give_the_dense_reference_assignment(seed):
             if cls is SoftLabelAssigner:
                 assert torch.equal(sparse.get_extra_property('soft_targets'),
                                    dense.get_extra_property('soft_targets'))
+
+
+@pytest.mark.parametrize('sparse', [True, False])
+def test_a_batch_in_one_pass_equals_image_by_image(sparse):
+    """Images concatenated into one assignment: no pair, conflict or target crosses images."""
+    images = [crowd(40, seed=1, num_classes=2), crowd(0, seed=2, num_classes=2),
+              crowd(70, seed=3, num_classes=2)]
+    preds, gts = [p for p, _ in images], [g for _, g in images]
+    ignores = [InstanceData(bboxes=torch.tensor([[0., 0., 60., 60.]])), None,
+               InstanceData(bboxes=torch.tensor([[100., 100., 180., 200.]]))]
+    for assigner, kwargs in ((OneToOneAssigner(sparse=sparse), {}),
+                             (SoftLabelAssigner(sparse=sparse), dict(epoch=2, max_epochs=4))):
+        together = assigner.assign_images(preds, gts, ignores, **kwargs)
+        for pred, gt, ignore, result in zip(preds, gts, ignores, together):
+            alone = assigner.assign(pred, gt, ignore, **kwargs)
+            assert torch.equal(result.gt_inds, alone.gt_inds)
+            assert torch.equal(result.labels, alone.labels)
+            assert torch.equal(result.max_overlaps, alone.max_overlaps)
+            for key in ('point_role', 'soft_targets'):
+                if key in alone._extra_properties:
+                    assert torch.equal(result.get_extra_property(key),
+                                       alone.get_extra_property(key))
+        assert (together[1].gt_inds <= 0).all() and (together[0].gt_inds > 0).any()

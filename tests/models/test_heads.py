@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmengine.structures import InstanceData
+from torch.overrides import TorchFunctionMode
 
 import dsla  # noqa: F401
 from dsla.models.dense_heads import DSLAHead, O2OHead
@@ -49,22 +50,41 @@ def test_o2o_head_losses_and_top_k_inference():
     assert set(results[0].labels.tolist()) <= {0, 1, 2}
 
 
+class ConvLog(TorchFunctionMode):
+    """Records the output channels of every 2-D convolution run inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.out_channels = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in (torch.nn.functional.conv2d, torch.conv2d):
+            self.out_channels.append(args[1].shape[0])
+        return func(*args, **(kwargs or {}))
+
+
 def test_dsla_head_runs_sla_subnet_only_in_training():
-    head = build(DSLAHead)
-    calls = []
-    for name in ('sla_conv_cls', 'sla_conv_reg'):
-        getattr(head, name).register_forward_hook(lambda *_, name=name: calls.append(name))
-    train_out = head(features())
-    assert len(calls) == 2 * len(HEAD['strides'])  # both SLA convs on every level
+    head, baseline = build(DSLAHead), build(O2OHead)
+    with ConvLog() as train_log:
+        train_out = head(features())
+    # training: per level the towers (one 16-channel conv each), then the O2O and SLA output
+    # convs together: 3 + 3 classes and 4 + 4 distances
+    assert train_log.out_channels == [16, 16, 6, 8] * 2
+    sum(t.sum() for level in train_out[2:] for t in level).backward()
+    assert head.sla_conv_cls.weight.grad.abs().sum() > 0  # the SLA outputs come from its convs
+    assert head.sla_conv_reg.weight.grad.abs().sum() > 0
     head.eval()
-    calls.clear()
-    with torch.no_grad():
+    baseline.eval()
+    with torch.no_grad(), ConvLog() as eval_log:
         eval_out = head(features())
-    assert calls == []  # the SLA subnet's convs never run at inference
-    # and eval returns exactly the O2O subnet's training-mode outputs (same weights)
+    with torch.no_grad(), ConvLog() as baseline_log:
+        baseline(features())
+    # eval: exactly the baseline's convolutions, nothing of the SLA subnet
+    assert eval_log.out_channels == baseline_log.out_channels == [16, 3, 16, 4] * 2
+    # and eval returns the O2O subnet's training-mode outputs (same weights)
     assert len(eval_out) == 2
     for train_level, eval_level in zip(train_out[:2], eval_out):
-        assert all(torch.equal(a.detach(), b) for a, b in zip(train_level, eval_level))
+        assert all(torch.allclose(a.detach(), b, atol=1e-6) for a, b in zip(train_level, eval_level))
 
 
 # One instance G = [20, 20, 60, 60] on a 100 × 100 image; image 2 has none. Two points each.

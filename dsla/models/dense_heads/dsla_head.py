@@ -2,6 +2,7 @@
 from typing import List, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import Scale
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS, TASK_UTILS
@@ -18,8 +19,9 @@ class DSLAHead(O2OHead):
 
     Both subnets read the SAME shared classification and regression tower features (Figure 2);
     the SLA subnet has only its own output convs (``sla_conv_cls``, ``sla_conv_reg``, per-level
-    ``sla_scales``). In eval mode ``forward`` runs the O2O outputs only, so inference is the
-    baseline's graph; ``dsla.analysis.deploy`` drops the SLA parameters altogether.
+    ``sla_scales``), run in training together with the O2O ones (:meth:`forward_train_single`).
+    In eval mode ``forward`` runs the O2O outputs only, so inference is the baseline's graph;
+    ``dsla.analysis.deploy`` drops the SLA parameters altogether.
 
     L_o2o is the baseline's loss and assignment (``O2OHead``: OneNet's ``MinCostAssigner`` by
     default). L_SLA, on the SLA subnet's outputs:
@@ -117,14 +119,31 @@ class DSLAHead(O2OHead):
     # --------------------------------------------------------------------------- forward
     def forward(self, x: Tuple[Tensor, ...]):
         """Training: (o2o cls, o2o box, sla cls, sla box) per level; eval: the O2O pair only."""
-        cls_scores, bbox_preds, cls_feats, reg_feats = multi_apply(
-            self.forward_single, x, self.scales, self.strides)
         if not self.training:
-            return cls_scores, bbox_preds
-        sla_cls_scores = [self.sla_conv_cls(feat) for feat in cls_feats]
-        sla_bbox_preds = [self.distances(self.sla_conv_reg(feat), scale, stride)
-                          for feat, scale, stride in zip(reg_feats, self.sla_scales, self.strides)]
-        return cls_scores, bbox_preds, sla_cls_scores, sla_bbox_preds
+            return multi_apply(self.forward_single, x, self.scales, self.strides)[:2]
+        return multi_apply(self.forward_train_single, x, self.scales, self.sla_scales,
+                           self.strides)
+
+    def forward_train_single(self, x: Tensor, scale: Scale, sla_scale: Scale, stride: int):
+        """One level in training: the shared towers, then both subnets' output convs.
+
+        The O2O and SLA output convs read the same tower features with the same 3×3 kernel
+        shape, so each pair runs as one convolution over the concatenated weights (C + C and
+        4 + 4 output channels): the same parameters, gradients and results as two convs, at
+        about the cost of one (on CPU a conv with a handful of output channels costs nearly
+        as much as a full one; benchmarks/bench_train_cost.py profiles it)."""
+        cls_feat, reg_feat = x, x
+        for layer in self.cls_convs:
+            cls_feat = layer(cls_feat)
+        for layer in self.reg_convs:
+            reg_feat = layer(reg_feat)
+        cls_out = F.conv2d(cls_feat, torch.cat([self.conv_cls.weight, self.sla_conv_cls.weight]),
+                           torch.cat([self.conv_cls.bias, self.sla_conv_cls.bias]), padding=1)
+        reg_out = F.conv2d(reg_feat, torch.cat([self.conv_reg.weight, self.sla_conv_reg.weight]),
+                           torch.cat([self.conv_reg.bias, self.sla_conv_reg.bias]), padding=1)
+        num_cls = self.cls_out_channels
+        return (cls_out[:, :num_cls], self.distances(reg_out[:, :4], scale, stride),
+                cls_out[:, num_cls:], self.distances(reg_out[:, 4:], sla_scale, stride))
 
     # ------------------------------------------------------------------------------ loss
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],

@@ -186,18 +186,21 @@ class O2OHead(AnchorFreeHead):
     def assign_batch(assigner, outputs: BranchOutputs, batch_gt_instances: InstanceList,
                      batch_gt_instances_ignore: OptInstanceList, batch_img_metas: List[dict],
                      **assign_kwargs) -> List[AssignResult]:
-        """Run ``assigner`` image by image on detached predictions of one subnet (with the
-        image's ``img_shape``, which ``MinCostAssigner`` needs)."""
-        results = []
-        for i, gt_instances in enumerate(batch_gt_instances):
-            pred_instances = InstanceData(priors=outputs.priors,
-                                          bboxes=outputs.bboxes[i].detach(),
-                                          scores=outputs.logits[i].detach().sigmoid())
-            ignore = batch_gt_instances_ignore[i] if batch_gt_instances_ignore else None
-            results.append(assigner.assign(pred_instances, gt_instances, ignore,
-                                           img_shape=batch_img_metas[i]['img_shape'],
-                                           grid_levels=outputs.levels, **assign_kwargs))
-        return results
+        """Run ``assigner`` on detached predictions of one subnet: on the whole batch at once
+        when it can (``assign_images``), else image by image (with the image's ``img_shape``,
+        which ``MinCostAssigner`` needs)."""
+        preds = [InstanceData(priors=outputs.priors, bboxes=outputs.bboxes[i].detach(),
+                              scores=outputs.logits[i].detach().sigmoid())
+                 for i in range(len(batch_gt_instances))]
+        ignores = (list(batch_gt_instances_ignore) if batch_gt_instances_ignore
+                   else [None] * len(preds))
+        if hasattr(assigner, 'assign_images'):
+            return assigner.assign_images(preds, batch_gt_instances, ignores,
+                                          grid_levels=outputs.levels, **assign_kwargs)
+        return [assigner.assign(pred, gt_instances, ignore, img_shape=meta['img_shape'],
+                                grid_levels=outputs.levels, **assign_kwargs)
+                for pred, gt_instances, ignore, meta in zip(preds, batch_gt_instances, ignores,
+                                                            batch_img_metas)]
 
     def get_targets(self, assign_results: List[AssignResult],
                     batch_gt_instances: InstanceList) -> BranchTargets:

@@ -398,26 +398,109 @@ class OneToOneAssigner(BaseAssigner):
                gt_instances_ignore: Optional[InstanceData] = None, *,
                grid_levels: Optional[List[GridLevel]] = None, **kwargs) -> AssignResult:
         """Assign the certain anchor of every instance; everything else is negative."""
-        claims = self._claims(pred_instances, gt_instances, grid_levels)
-        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse,
-                                 grid_levels)
-        return assign_result(claims, gt_instances, ignored)
+        return self.assign_images([pred_instances], [gt_instances], [gt_instances_ignore],
+                                  grid_levels=grid_levels, **kwargs)[0]
 
-    def _claims(self, pred_instances: InstanceData, gt_instances: InstanceData,
-                grid_levels: Optional[List[GridLevel]] = None) -> Claims:
+    @torch.no_grad()
+    def assign_images(self, pred_list: List[InstanceData], gt_list: List[InstanceData],
+                      ignore_list: Optional[List[Optional[InstanceData]]] = None, *,
+                      grid_levels: Optional[List[GridLevel]] = None,
+                      **kwargs) -> List[AssignResult]:
+        """:meth:`assign` for the images of a batch (the same points), in one pass: their
+        instances and points are concatenated (no pair crosses an image), so the per-call cost
+        of the few dozen tensor operations is paid once per batch, not per image."""
+        batch = self._batch(pred_list, gt_list, ignore_list, grid_levels)
+        claims = self._claims(batch)
+        return self._split(batch, claims, gt_list)
+
+    def _batch(self, pred_list, gt_list, ignore_list, grid_levels) -> 'Batch':
+        """Concatenate the images' predictions, instances and their Ω_j pairs (sorted by
+        instance, then point, with global indices)."""
+        priors = pred_list[0].priors  # (N, 4), the same for every image
+        num_points, device = len(priors), priors.device
+        counts = [len(gt) for gt in gt_list]
+        gt_start = torch.tensor([0] + counts, device=device).cumsum(0)  # (B + 1,)
+        gt_bboxes = torch.cat([gt.bboxes for gt in gt_list])  # (M, 4) over the batch
+        gt_labels = torch.cat([gt.labels for gt in gt_list])  # (M,)
+        image = torch.repeat_interleave(torch.arange(len(gt_list), device=device),
+                                        torch.tensor(counts, device=device))  # (M,)
+        levels = None
+        if self.sparse:
+            levels = grid_levels if grid_levels is not None else grid_layout(priors)
+        point, instance = self._pairs(priors, gt_bboxes, image, levels, self.center_radius)
+        ignored = None
+        if ignore_list is not None and any(i is not None and len(i) for i in ignore_list):
+            boxes = [i.bboxes if i is not None else gt_bboxes.new_zeros((0, 4))
+                     for i in ignore_list]
+            ignore_image = torch.repeat_interleave(
+                torch.arange(len(boxes), device=device),
+                torch.tensor([len(b) for b in boxes], device=device))
+            inside, _ = self._pairs(priors, torch.cat(boxes), ignore_image, levels, None)
+            ignored = torch.zeros(num_points * len(pred_list), dtype=torch.bool, device=device)
+            ignored[inside] = True
+        return Batch(torch.cat([p.scores for p in pred_list]),
+                     torch.cat([p.bboxes for p in pred_list]), gt_bboxes, gt_labels, gt_start,
+                     point, instance, num_points, ignored)
+
+    def _pairs(self, priors, boxes, image, levels, center_radius):
+        """(point, box) pairs with the point in the box's Ω (global point = image · N + local)."""
+        num_points = len(priors)
+        if levels is not None:  # one enumeration for the whole batch
+            point, box = prior_pairs(priors, boxes, center_radius, True, levels)
+            return point + image[box] * num_points, box
+        points, boxes_ = [], []  # the dense reference, image by image
+        for b in range(int(image.max()) + 1 if len(image) else 0):
+            index = (image == b).nonzero().flatten()
+            point, box = prior_pairs(priors, boxes[index], center_radius, sparse=False)
+            points.append(point + b * num_points)
+            boxes_.append(index[box])
+        if not points:
+            return image.new_zeros(0), image.new_zeros(0)
+        return torch.cat(points), torch.cat(boxes_)
+
+    def _claims(self, batch: 'Batch') -> Claims:
         """Rank each instance's points in Ω_j by S_ij and settle who gets which point.
 
         The certain anchor may have S_ij = 0 (it must lie in Ω_j); soft anchors need S_ij > 0
         (inside Ω_j with a non-zero score and overlap, as O2F's candidates need IoU > 0)."""
-        priors, gt_bboxes = pred_instances.priors, gt_instances.bboxes
-        num_points, num_gts = len(priors), len(gt_bboxes)
+        num_points = len(batch.scores)
+        num_gts = len(batch.gt_bboxes)
         if num_gts == 0:
-            return empty_claims(num_points, priors.device)
-        point, instance = prior_pairs(priors, gt_bboxes, self.center_radius, self.sparse,
-                                      grid_levels)
-        quality = matching_quality(pred_instances.scores, pred_instances.bboxes, gt_bboxes,
-                                   gt_instances.labels, point, instance, self.poto_alpha)  # (P,)
-        ranking = rank_pairs(point, instance, quality, num_gts)
+            return empty_claims(num_points, batch.scores.device)
+        quality = matching_quality(batch.scores, batch.bboxes, batch.gt_bboxes, batch.gt_labels,
+                                   batch.point, batch.instance, self.poto_alpha)  # (P,)
+        ranking = rank_pairs(batch.point, batch.instance, quality, num_gts)
         certain = match_certain(ranking, num_points)
         return settle_claims(ranking, certain, ranking.key > 0, self.num_soft_anchors,
                              num_points)
+
+    @staticmethod
+    def _split(batch: 'Batch', claims: Claims, gt_list: List[InstanceData],
+               extra: Optional[dict] = None) -> List[AssignResult]:
+        """One AssignResult per image (instance indices back to the image's own)."""
+        results = []
+        n = batch.points_per_image
+        for b, gt_instances in enumerate(gt_list):
+            window = slice(b * n, (b + 1) * n)
+            image_claims = Claims(claims.point_gt[window] - batch.gt_start[b],
+                                  claims.point_role[window], claims.point_quality[window],
+                                  claims.soft_point[:0], claims.soft_instance[:0])
+            ignored = batch.ignored[window] if batch.ignored is not None else None
+            result = assign_result(image_claims, gt_instances, ignored)
+            for key, value in (extra or {}).items():
+                result.set_extra_property(key, value[window])
+            results.append(result)
+        return results
+
+
+class Batch(NamedTuple):
+    """The images of a batch concatenated (B images of N points, M instances in all)."""
+    scores: Tensor  # (B·N, C)
+    bboxes: Tensor  # (B·N, 4)
+    gt_bboxes: Tensor  # (M, 4)
+    gt_labels: Tensor  # (M,)
+    gt_start: Tensor  # (B + 1,) first instance of each image
+    point: Tensor  # (P,) Ω_j pairs: global point index ...
+    instance: Tensor  # (P,) ... and instance, sorted by instance, then point
+    points_per_image: int  # N
+    ignored: Optional[Tensor]  # (B·N,) bool, inside an ignore region

@@ -8,8 +8,7 @@ from mmdet.registry import TASK_UTILS
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .one_to_one_assigner import (CERTAIN, SOFT, OneToOneAssigner, assign_result,
-                                  ignored_points)
+from .one_to_one_assigner import CERTAIN, SOFT, OneToOneAssigner
 
 
 def soft_label_scale(epoch: int, max_epochs: int, t_max: float, t_min: float) -> float:
@@ -100,18 +99,23 @@ class SoftLabelAssigner(OneToOneAssigner):
                gt_instances_ignore: Optional[InstanceData] = None, *, epoch: int,
                max_epochs: int, grid_levels=None, **kwargs) -> AssignResult:
         """Assign certain and soft anchors and their classification targets."""
-        claims = self._claims(pred_instances, gt_instances, grid_levels)
-        ignored = ignored_points(pred_instances.priors, gt_instances_ignore, self.sparse,
-                                 grid_levels)
-        result = assign_result(claims, gt_instances, ignored)
-        targets = (claims.point_role == CERTAIN).to(claims.point_quality.dtype)  # (N,)
+        return self.assign_images([pred_instances], [gt_instances], [gt_instances_ignore],
+                                  epoch=epoch, max_epochs=max_epochs,
+                                  grid_levels=grid_levels)[0]
+
+    @torch.no_grad()
+    def assign_images(self, pred_list, gt_list, ignore_list=None, *, epoch: int,
+                      max_epochs: int, grid_levels=None, **kwargs) -> list:
+        """:meth:`assign` for the images of a batch in one pass (see ``OneToOneAssigner``)."""
+        batch = self._batch(pred_list, gt_list, ignore_list, grid_levels)
+        claims = self._claims(batch)
+        targets = (claims.point_role == CERTAIN).to(claims.point_quality.dtype)  # (B·N,)
         points, instances = claims.soft_point, claims.soft_instance  # (E,) each
         if len(points):
-            p_soft = pred_instances.scores[points, gt_instances.labels[instances]]  # (E,)
-            t = soft_label(p_soft, instances, len(gt_instances),
+            p_soft = batch.scores[points, batch.gt_labels[instances]]  # (E,)
+            t = soft_label(p_soft, instances, len(batch.gt_bboxes),
                            self.scale(epoch, max_epochs))  # (E,)
             # the claims whose point ended up as a soft anchor of their instance
             kept = (claims.point_role[points] == SOFT) & (claims.point_gt[points] == instances)
             targets[points[kept]] = t[kept].to(targets.dtype)
-        result.set_extra_property('soft_targets', targets)
-        return result
+        return self._split(batch, claims, gt_list, dict(soft_targets=targets))
