@@ -317,3 +317,16 @@ def test_a_batch_in_one_pass_equals_image_by_image(sparse):
                     assert torch.equal(result.get_extra_property(key),
                                        alone.get_extra_property(key))
         assert (together[1].gt_inds <= 0).all() and (together[0].gt_inds > 0).any()
+
+
+def test_min_cost_batch_in_one_settlement_equals_image_by_image():
+    images = [crowd(40, seed=4), crowd(0, seed=5), crowd(70, seed=6)]
+    preds, gts = [p for p, _ in images], [g for _, g in images]
+    ignores = [None, None, InstanceData(bboxes=torch.tensor([[100., 100., 180., 200.]]))]
+    shapes = [(256, 256), (256, 256), (200, 256)]
+    together = MinCostAssigner().assign_images(preds, gts, ignores, img_shapes=shapes)
+    for pred, gt, ignore, shape, result in zip(preds, gts, ignores, shapes, together):
+        alone = MinCostAssigner().assign(pred, gt, ignore, img_shape=shape)
+        assert torch.equal(result.gt_inds, alone.gt_inds)
+        assert torch.equal(result.max_overlaps, alone.max_overlaps)
+    assert sorted(together[2].gt_inds[together[2].gt_inds > 0].tolist()) == list(range(1, 71))

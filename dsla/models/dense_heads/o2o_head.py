@@ -195,8 +195,9 @@ class O2OHead(AnchorFreeHead):
         ignores = (list(batch_gt_instances_ignore) if batch_gt_instances_ignore
                    else [None] * len(preds))
         if hasattr(assigner, 'assign_images'):
-            return assigner.assign_images(preds, batch_gt_instances, ignores,
-                                          grid_levels=outputs.levels, **assign_kwargs)
+            return assigner.assign_images(
+                preds, batch_gt_instances, ignores, grid_levels=outputs.levels,
+                img_shapes=[meta['img_shape'] for meta in batch_img_metas], **assign_kwargs)
         return [assigner.assign(pred, gt_instances, ignore, img_shape=meta['img_shape'],
                                 grid_levels=outputs.levels, **assign_kwargs)
                 for pred, gt_instances, ignore, meta in zip(preds, batch_gt_instances, ignores,

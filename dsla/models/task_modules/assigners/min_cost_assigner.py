@@ -1,5 +1,5 @@
 """OneNet's minimum-cost matching: the baseline's and DSLA's O2O subnet's one-to-one assignment."""
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
@@ -8,8 +8,8 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .one_to_one_assigner import (assign_result, empty_claims, ignored_points, match_certain,
-                                  rank_pairs, settle_claims)
+from .one_to_one_assigner import (Claims, assign_result, empty_claims, ignored_points,
+                                  match_certain, rank_pairs, settle_claims)
 
 # Pairs evaluated at once: bounds the memory of the (N, M) cost to N × chunk entries.
 CHUNK_ENTRIES = 1 << 21
@@ -126,44 +126,80 @@ class MinCostAssigner(BaseAssigner):
     @torch.no_grad()
     def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
                gt_instances_ignore: Optional[InstanceData] = None, *,
-               img_shape: Optional[Sequence[int]] = None, **kwargs) -> AssignResult:
+               img_shape: Optional[Sequence[int]] = None, grid_levels=None,
+               **kwargs) -> AssignResult:
         """One positive per instance (its minimum-cost free point); every other point negative."""
-        priors = pred_instances.priors
-        num_points, num_gts = len(priors), len(gt_instances)
+        return self.assign_images([pred_instances], [gt_instances], [gt_instances_ignore],
+                                  img_shapes=[img_shape], grid_levels=grid_levels)[0]
+
+    @torch.no_grad()
+    def assign_images(self, pred_list: List[InstanceData], gt_list: List[InstanceData],
+                      ignore_list: Optional[List[Optional[InstanceData]]] = None, *,
+                      img_shapes: Optional[List[Sequence[int]]] = None, grid_levels=None,
+                      **kwargs) -> List[AssignResult]:
+        """:meth:`assign` for the images of a batch (the same points) in one settlement: the
+        costs are computed image by image, the conflicts of all images settled at once (no pair
+        crosses an image)."""
+        num_points = len(pred_list[0].priors)
+        device = pred_list[0].priors.device
+        counts = [len(gt) for gt in gt_list]
+        num_gts = sum(counts)
+        if num_gts and (img_shapes is None or any(
+                shape is None for shape, n in zip(img_shapes, counts) if n)):
+            raise ValueError('MinCostAssigner.assign needs img_shape=(h, w) of the image (it '
+                             "normalises the L1 cost); the heads pass it from the image's "
+                             'metainfo')
+        gt_start = torch.tensor([0] + counts, device=device).cumsum(0)  # (B + 1,)
+        total = num_points * len(pred_list)
         if num_gts == 0:
-            claims = empty_claims(num_points, priors.device)
+            claims = empty_claims(total, device)
         else:
-            if img_shape is None:
-                raise ValueError('MinCostAssigner.assign needs img_shape=(h, w) of the image '
-                                 '(it normalises the L1 cost); the heads pass it from the '
-                                 "image's metainfo")
-            image_wh = self._image_wh(img_shape, pred_instances)
-            class_cost = focal_cost(pred_instances.scores, self.alpha, self.gamma)  # (N, C)
+            costs = [(focal_cost(pred.scores, self.alpha, self.gamma), pred.bboxes,
+                      self._image_wh(shape, pred) if len(gt) else None)
+                     for pred, gt, shape in zip(pred_list, gt_list, img_shapes)]
+
+            def cheapest(instances: Tensor, k: int):
+                """k cheapest points of the given (batch) instances, global indices."""
+                parts = []
+                for b, gt in enumerate(gt_list):
+                    mine = instances[(instances >= gt_start[b]) & (instances < gt_start[b + 1])]
+                    if len(mine):
+                        point, index, key = self._cheapest(*costs[b][:2], gt[mine - gt_start[b]],
+                                                           costs[b][2], k)
+                        parts.append((point + b * num_points, mine[index], key))
+                return [torch.cat(column) for column in zip(*parts)]
+
             k = min(self.num_candidates, num_points)
-            point, instance, key = self._cheapest(class_cost, pred_instances.bboxes,
-                                                  gt_instances, image_wh, k)
-            looked = torch.full((num_gts,), k, device=priors.device)  # candidates per instance
+            point, instance, key = cheapest(torch.arange(num_gts, device=device), k)
+            looked = torch.full((num_gts,), k, device=device)  # candidates per instance
             while True:
                 ranking = rank_pairs(point, instance, key, num_gts)
-                certain = match_certain(ranking, num_points)
+                certain = match_certain(ranking, total)
                 exhausted = (certain < 0) & (ranking.count == looked) & (looked < num_points)
                 if not exhausted.any():
                     break
                 # an instance ran out of free points: cost more of its points, it alone
                 more = exhausted.nonzero().flatten()
                 k = min(4 * int(looked[more].max()), num_points)
-                p_more, i_more, key_more = self._cheapest(
-                    class_cost, pred_instances.bboxes, gt_instances[more], image_wh, k)
+                p_more, i_more, key_more = cheapest(more, k)
                 keep = ~exhausted[instance]
                 point = torch.cat([point[keep], p_more])
-                instance = torch.cat([instance[keep], more[i_more]])
+                instance = torch.cat([instance[keep], i_more])
                 key = torch.cat([key[keep], key_more])
-                order = (instance * num_points + point).argsort()
+                order = (instance * total + point).argsort()
                 point, instance, key = point[order], instance[order], key[order]
                 looked[more] = k
-            claims = settle_claims(ranking, certain, ranking.key > 0, 0, num_points)
-        ignored = ignored_points(priors, gt_instances_ignore)
-        return assign_result(claims, gt_instances, ignored)
+            claims = settle_claims(ranking, certain, ranking.key > 0, 0, total)
+        results = []
+        for b, (pred, gt) in enumerate(zip(pred_list, gt_list)):
+            window = slice(b * num_points, (b + 1) * num_points)
+            image_claims = Claims(claims.point_gt[window] - gt_start[b],
+                                  claims.point_role[window], claims.point_quality[window],
+                                  claims.soft_point[:0], claims.soft_instance[:0])
+            ignore = ignore_list[b] if ignore_list is not None else None
+            results.append(assign_result(image_claims, gt,
+                                         ignored_points(pred.priors, ignore, True, grid_levels)))
+        return results
 
     def _cheapest(self, class_cost: Tensor, pred_bboxes: Tensor, gt_instances: InstanceData,
                   image_wh: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
