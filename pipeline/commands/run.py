@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import engine
 from ..tracking.redact import redact
-from .values import positive_int
+from .values import at_least, positive_int
 from ..runtime.launch import LAUNCHERS
 from ..engine.store import DONE, ResultStore
 
@@ -46,9 +46,18 @@ def register(subparsers) -> None:
     run.add_argument("--dry-run", action="store_true", help="list the stages that would run, and why")
     run.add_argument("--launcher", choices=LAUNCHERS, default="none",
                      help="how training runs: in this process, torchrun (pytorch) or Slurm")
-    run.add_argument("--nproc", type=positive_int, default=1, help="processes per training with --launcher pytorch")
-    run.add_argument("--gpus", type=positive_int, default=1, help="GPUs (tasks) per training with --launcher slurm")
-    run.add_argument("--slurm-partition", help="Slurm partition for --launcher slurm")
+    run.add_argument("--nproc", type=positive_int, default=1,
+                     help="processes per training: torchrun workers (--launcher pytorch), or Slurm tasks of a "
+                          "training without GPUs (--launcher slurm --gpus 0)")
+    run.add_argument("--gpus", type=at_least(0), default=None,
+                     help="GPUs per training with --launcher slurm, one task each (default: 1 for --profile paper; "
+                          "0 for smoke and tiny, which asks for CPU tasks and no --gres)")
+    run.add_argument("--slurm-partition", help="Slurm partition for --launcher slurm (required with it)")
+    run.add_argument("--slurm-cpus-per-task", type=positive_int, default=None,
+                     help="CPUs per Slurm task (default: 5 with GPUs, as mmdet's slurm_train.sh; without GPUs "
+                          "this machine's cores / --jobs)")
+    run.add_argument("--srun-arg", action="append", default=[], metavar="ARG",
+                     help="an extra srun argument, repeatable: --srun-arg=--time=2:00:00 --srun-arg=--account=lab")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--verbose", action="store_true", help="show mmengine's console log (it is always in the run's log file)")
     run.set_defaults(func=run_command)
@@ -109,6 +118,10 @@ def run_command(args) -> int:
         print(f"\n{todo} of {len(items)} stages would run; {len(items) - todo} are cached.")
         return 0
 
+    launcher_settings = _launcher_settings(args)
+    if isinstance(launcher_settings, str):
+        print(f"pipeline run: {launcher_settings}", file=sys.stderr)
+        return 2
     if args.data_root and not Path(args.data_root).is_dir():
         print(f"pipeline run: --data-root {args.data_root}: no such folder", file=sys.stderr)
         return 2
@@ -124,10 +137,10 @@ def run_command(args) -> int:
         print(f"pipeline run: {exc}", file=sys.stderr)
         return 2
     tracker = Tracker(uri, args.profile)
-    settings = {"launcher": args.launcher, "nproc": args.nproc, "gpus": args.gpus,
-                "partition": args.slurm_partition, "progress": not args.no_progress, "quiet": not args.verbose,
+    settings = {"launcher": args.launcher, "nproc": args.nproc, "progress": not args.no_progress,
+                "quiet": not args.verbose,
                 "threads": max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None,
-                "report_dir": str(_report_dir(args))}
+                "report_dir": str(_report_dir(args)), **launcher_settings}
     started = time.time()
     try:
         report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,
@@ -139,6 +152,30 @@ def run_command(args) -> int:
     _render(args, pipeline, store, uri, tracker.commit)
     _summary(report, time.time() - started, _report_dir(args), uri)
     return 0 if report.ok else 1
+
+
+def _launcher_settings(args) -> dict | str:
+    """The Slurm part of the run's settings, checked against the cluster; or an error line."""
+    slurm_only = [option for option, value in (("--gpus", args.gpus), ("--slurm-partition", args.slurm_partition),
+                                               ("--slurm-cpus-per-task", args.slurm_cpus_per_task),
+                                               ("--srun-arg", args.srun_arg)) if value not in (None, [])]
+    if args.launcher != "slurm":
+        if slurm_only:
+            return f"{', '.join(slurm_only)} only apply to --launcher slurm (the launcher is {args.launcher})"
+        return {}
+    from ..runtime.launch import SlurmSettingsError, check_slurm
+
+    gpus = args.gpus if args.gpus is not None else (1 if args.profile == "paper" else 0)
+    cpus = args.slurm_cpus_per_task
+    if cpus is None and gpus == 0:
+        cpus = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+    settings = {"gpus": gpus, "partition": args.slurm_partition, "cpus_per_task": cpus,
+                "srun_args": list(args.srun_arg)}
+    try:
+        check_slurm({**settings, "nproc": args.nproc})
+    except SlurmSettingsError as exc:
+        return str(exc)
+    return settings
 
 
 def _unwritable(folders: list[Path]) -> str | None:

@@ -14,13 +14,13 @@ a run, never change its result (a sweep's `OptunaPruningHook`), so they are not 
 run resumes from the newest intact one (`drop_broken_checkpoints`). A recorded training whose
 checkpoint was truncated since runs again (`check_result`, the stage's result check). Launchers: in-process by default; `torchrun` or Slurm
 (`ctx.settings["launcher"]`) run `pipeline.runtime.train_worker` on the dumped config, see
-`pipeline.runtime.launch`.
+`pipeline.runtime.launch`; under Slurm each training is one job (named after the stage), and a job
+cancelled mid-training fails the stage with a message and resumes like a killed run.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -251,12 +251,8 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
             with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
                 Runner.from_cfg(cfg).train()
         else:
-            command = launch.command(launcher, config_file, ctx.settings)
-            log = work_dir / f"launch-{launcher}.log"
-            with open(log, "a") as handle:
-                finished = subprocess.run(command, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT)
-            if finished.returncode != 0:
-                raise RuntimeError(f"{launcher} training exited with code {finished.returncode}; see {log}")
+            launch.run(launcher, config_file, ctx.settings, log=work_dir / f"launch-{launcher}.log",
+                       job_name=ctx.node, cwd=REPO_ROOT)
 
     epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
     if not epochs:

@@ -5,7 +5,17 @@ import sys
 
 import pytest
 
-from pipeline.runtime.launch import command
+from pipeline.runtime.launch import command, failure
+
+
+# What srun wrote when `scancel 3` ended a job mid-step (Slurm 22.05, captured on this machine).
+CANCELLED_LOG = """$ srun -p debug --job-name=train:crowdhuman/baseline/seed0 --ntasks=1 --cpus-per-task=1 ...
+Epoch(train) [1][5/5]  lr: 1.0000e-04  loss: 3.1
+srun: Job step aborted: Waiting up to 12 seconds for job step to finish.
+slurmstepd-vm: error: *** STEP 3.0 ON vm CANCELLED AT 2026-12-01T14:22:11 ***
+srun: error: vm: task 0: Terminated
+srun: launch/slurm: _step_signal: Terminating StepId=3.0
+"""
 
 
 def test_slurm_command_runs_the_worker_under_srun_with_one_task_per_gpu():
@@ -17,6 +27,38 @@ def test_slurm_command_runs_the_worker_under_srun_with_one_task_per_gpu():
     tail = argv[argv.index(sys.executable):]
     assert tail == [sys.executable, "-u", "-m", "pipeline.runtime.train_worker", "work_dirs/abc/config.py",
                     "--launcher", "slurm"]
+
+
+def test_a_slurm_request_without_gpus_asks_for_cpu_tasks_and_no_gres():
+    argv = command("slurm", "c.py", {"partition": "debug", "gpus": 0, "nproc": 2, "cpus_per_task": 1,
+                                     "srun_args": ["--time=1:00:00"]})
+    assert not any(arg.startswith("--gres") for arg in argv), argv
+    assert "--ntasks=2" in argv and "--cpus-per-task=1" in argv
+    assert not any(arg.startswith("--ntasks-per-node") for arg in argv), "CPU tasks may spread over nodes"
+    assert argv.index("--time=1:00:00") < argv.index(sys.executable), "extra srun arguments go to srun"
+    with_gpus = command("slurm", "c.py", {"partition": "gpu", "gpus": 2})
+    assert "--gres=gpu:2" in with_gpus and "--ntasks=2" in with_gpus and "--cpus-per-task=5" in with_gpus
+
+
+def test_a_cancelled_slurm_job_is_named_with_its_checkpoint(tmp_path):
+    log = tmp_path / "launch-slurm.log"
+    log.write_text(CANCELLED_LOG)
+    for epoch in (1, 2, 10):
+        (tmp_path / f"epoch_{epoch}.pth").write_bytes(b"")
+    message = failure("slurm", 143, log, tmp_path)
+    assert message.startswith("Slurm job 3 was cancelled at 2026-12-01T14:22:11 on vm "), message
+    assert "resumes it from epoch_10.pth" in message and str(log) in message
+    for checkpoint in tmp_path.glob("*.pth"):
+        checkpoint.unlink()
+    assert "saved no checkpoint yet" in failure("slurm", 143, log, tmp_path)
+    log.write_text(CANCELLED_LOG.replace("2026-12-01T14:22:11 ***", "2026-12-01T14:22:11 DUE TO TIME LIMIT ***"))
+    assert "due to time limit" in failure("slurm", 143, log, tmp_path)
+
+
+def test_another_launch_failure_names_its_last_error_line(tmp_path):
+    log = tmp_path / "launch-pytorch.log"
+    log.write_text("$ python -m torch.distributed.run ...\nloading\nValueError: bad config value\ntorchrun: exit\n")
+    assert failure("pytorch", 1, log, tmp_path) == f"pytorch training exited with code 1: ValueError: bad config value; log: {log}"
 
 
 def test_slurm_needs_a_partition():
