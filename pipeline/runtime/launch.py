@@ -39,6 +39,9 @@ LAUNCHERS = ("none", "pytorch", "slurm")
 SLURM_JOBS_FILE = "slurm-jobs.txt"
 GPU_CPUS_PER_TASK = 5  # mmdet's tools/slurm_train.sh
 _CANCELLED = re.compile(r"\*\*\* (?:JOB|STEP) (\d+)(?:\.\S+)? ON (\S+) CANCELLED AT (\S+)(?: DUE TO ([A-Z ]+?))? \*\*\*")
+# srun's line for a task that ended by itself with an error (then --kill-on-bad-exit cancels the
+# step's other tasks, and the log shows a CANCELLED line too: not a cancelled job).
+_TASK_FAILED = re.compile(r"srun: error: \S+: tasks? [\d,-]+: Exited with exit code \d+")
 _GRES_GPUS = re.compile(r"gpu(?::[^:,()\s]+)?:(\d+)")
 
 
@@ -123,7 +126,7 @@ def failure(launcher: str, code: int, log: Path, work_dir: Path) -> str:
     """One line on why a launched training ended with `code`, from its log."""
     text = log.read_text(errors="replace") if log.exists() else ""
     cancelled = _CANCELLED.findall(text)
-    if launcher == "slurm" and cancelled:
+    if launcher == "slurm" and cancelled and not _TASK_FAILED.search(text):
         job, node, when, reason = cancelled[-1]
         checkpoints = sorted(work_dir.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]))
         resume = (f"the next `pipeline run` resumes it from {checkpoints[-1].name}" if checkpoints else
@@ -132,9 +135,12 @@ def failure(launcher: str, code: int, log: Path, work_dir: Path) -> str:
         return (f"Slurm job {job} was cancelled at {when} on {node} {cause} before the training finished; "
                 f"{resume}; log: {log}")
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("$ ")]
-    errors = [line for line in lines if "Error" in line or "error:" in line]
+    errors = [line for line in lines if ("Error" in line or "error:" in line)
+              and not line.startswith(("srun:", "slurmstepd"))]  # the training's own error, not srun's echo
     last = (errors or lines or ["(no output)"])[-1]
-    return f"{launcher} training exited with code {code}: {last[:300]}; log: {log}"
+    task = _TASK_FAILED.search(text)
+    where = f" ({task.group(0).removeprefix('srun: error: ')})" if task else ""
+    return f"{launcher} training exited with code {code}{where}: {last[:300]}; log: {log}"
 
 
 def slurm_jobs(work_dir: Path) -> list[str]:

@@ -7,7 +7,6 @@ import pytest
 
 from pipeline.runtime.launch import command, failure
 
-
 # What srun wrote when `scancel 3` ended a job mid-step (Slurm 22.05, captured on this machine).
 CANCELLED_LOG = """$ srun -p debug --job-name=train:crowdhuman/baseline/seed0 --ntasks=1 --cpus-per-task=1 ...
 Epoch(train) [1][5/5]  lr: 1.0000e-04  loss: 3.1
@@ -53,6 +52,24 @@ def test_a_cancelled_slurm_job_is_named_with_its_checkpoint(tmp_path):
     assert "saved no checkpoint yet" in failure("slurm", 143, log, tmp_path)
     log.write_text(CANCELLED_LOG.replace("2026-12-01T14:22:11 ***", "2026-12-01T14:22:11 DUE TO TIME LIMIT ***"))
     assert "due to time limit" in failure("slurm", 143, log, tmp_path)
+
+
+# A task that failed by itself: --kill-on-bad-exit then cancels the other task (Slurm 22.05, this machine).
+TASK_FAILED_LOG = """ValueError: boom
+srun: error: vm: task 1: Exited with exit code 1
+srun: launch/slurm: _step_signal: Terminating StepId=17.0
+slurmstepd-vm: error: *** STEP 17.0 ON vm CANCELLED AT 2026-12-01T15:12:50 ***
+srun: error: vm: task 0: Terminated
+srun: Force Terminated StepId=17.0
+"""
+
+
+def test_a_failed_task_is_not_reported_as_a_cancelled_job(tmp_path):
+    log = tmp_path / "launch-slurm.log"
+    log.write_text(TASK_FAILED_LOG)
+    message = failure("slurm", 143, log, tmp_path)
+    assert "cancelled" not in message, message
+    assert message == f"slurm training exited with code 143 (vm: task 1: Exited with exit code 1): ValueError: boom; log: {log}"
 
 
 def test_another_launch_failure_names_its_last_error_line(tmp_path):

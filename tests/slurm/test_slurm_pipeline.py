@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 def sacct(job_ids: list[str], timeout: float = 60) -> dict[str, dict]:
     """sacct's rows of these jobs and their steps by JobID, once every job's step 0 has ended
     (accounting reaches slurmdbd a moment after the job)."""
-    fields = ["JobID", "JobName", "State", "ExitCode", "Start", "End", "NCPUS"]
+    fields = ["JobID", "JobName", "State", "ExitCode", "Start", "End", "NCPUS", "NTasks"]
     deadline = time.time() + timeout
     while True:
         done = subprocess.run(["sacct", "-n", "-P", "-j", ",".join(job_ids), "-o", ",".join(fields)],
@@ -165,9 +165,9 @@ print(json.dumps({"status": outcome.status, "error": outcome.error}))
 
 def test_a_cancelled_job_fails_its_stage_with_a_message_and_the_next_run_resumes_it(tmp_path, monkeypatch,
                                                                                     slurm_partition):
+    from experiments.tables import Train
     from pipeline import engine
     from pipeline.engine.store import DONE, FAILED, ResultStore
-    from experiments.tables import Train
     from pipeline.graph import Pipeline
 
     monkeypatch.chdir(tmp_path)
@@ -206,3 +206,32 @@ def test_a_cancelled_job_fails_its_stage_with_a_message_and_the_next_run_resumes
     logs = "".join(p.read_text() for p in work_dir.glob("*/*.log"))
     assert "resumed epoch: 1" in logs
     assert Path(result["checkpoint"]).name == "epoch_2.pth"
+
+
+def test_two_cpu_tasks_of_one_slurm_step_train_one_model_with_gloo(tmp_path, monkeypatch, slurm_partition):
+    import math
+
+    from experiments.tables import Train
+    from pipeline import engine, profiles
+    from pipeline.engine.store import DONE, ResultStore
+    from pipeline.graph import Pipeline
+
+    monkeypatch.chdir(tmp_path)
+    node = Pipeline("smoke").train(Train("crowdhuman", "dsla_fs"))
+    settings = {"progress": False, "launcher": "slurm", "partition": slurm_partition, "gpus": 0, "nproc": 2,
+                "cpus_per_task": 1}
+    report = engine.run([node], ResultStore(".pipeline"), settings=settings)
+    outcome = report.outcomes[node.key]
+    assert outcome.status == DONE, outcome.error
+    work_dir = tmp_path / "work_dirs" / node.key
+    logs = "".join(p.read_text() for p in work_dir.glob("*/*.log"))
+    assert "Distributed launcher: slurm" in logs and "GPU number: 2" in logs, \
+        (work_dir / "launch-slurm.log").read_text()[-2000:]  # world size 2
+    data = profiles.SYNTHETIC["smoke"]["crowdhuman"]
+    train_images = data["num_images"] - round(data["num_images"] * data["val_fraction"])  # 4 per batch and task
+    assert f"Epoch(train) [1][{math.ceil(train_images / 8)}/{math.ceil(train_images / 8)}]" in logs, \
+        "the two tasks split each epoch's images"
+    assert len((work_dir / "epochs.jsonl").read_text().splitlines()) == 2, "only rank 0 writes the epoch records"
+    [job] = slurm_jobs(work_dir)
+    step = sacct([job])[f"{job}.0"]
+    assert (step["NTasks"], step["State"]) == ("2", "COMPLETED"), step
