@@ -43,12 +43,13 @@ def sacct(job_ids: list[str], timeout: float = 60) -> dict[str, dict]:
         time.sleep(1)
 
 
-def mlflow_shape(uri: str) -> dict:
-    """Every MLflow run by (experiment, stage node, table row): status, params, metric history
-    lengths, artifacts and tag names — what a user sees in the UI, without ids and times."""
+def mlflow_shape(folder: Path) -> dict:
+    """Every MLflow run of the run in `folder` by (experiment, stage node, table row): status, params
+    (the folder itself replaced by a placeholder), metric history lengths, artifacts and tag names —
+    what a user sees in the UI, without ids and times."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(uri)
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
     experiments = {e.experiment_id: e.name for e in client.search_experiments()}
     shape = {}
     for run in client.search_runs(list(experiments), max_results=1000):
@@ -57,7 +58,7 @@ def mlflow_shape(uri: str) -> dict:
         assert name not in shape, f"two MLflow runs for {name}"
         shape[name] = {
             "status": run.info.status,
-            "params": dict(run.data.params),
+            "params": {k: v.replace(str(folder), "<folder>") for k, v in run.data.params.items()},
             "metrics": {m: len(client.get_metric_history(run.info.run_id, m)) for m in run.data.metrics},
             "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id)),
             "tags": sorted(tags),
@@ -66,11 +67,12 @@ def mlflow_shape(uri: str) -> dict:
 
 
 def results(folder: Path) -> dict[str, dict]:
-    """The stage results of a run by stage key (the store's `result.json`), launcher-independent."""
+    """The stage records of a run by stage name (the store's `result.json`)."""
     out = {}
     for path in sorted((folder / ".pipeline").glob("*/result.json")):
         record = json.loads(path.read_text())
-        out[path.parent.name] = record
+        assert record["node"] not in out, f"two records of {record['node']}"
+        out[record["node"]] = record
     return out
 
 
@@ -134,22 +136,25 @@ def test_table4_trains_every_row_as_a_slurm_job_step_two_at_a_time(table4_runs):
     assert not any(slurm_jobs(w) for w in local_trainings) and not list(table4_runs["local"].glob("work_dirs/*/launch-*"))
 
 
-def test_the_slurm_run_records_what_an_in_process_run_records(table4_runs):
+def test_the_slurm_run_records_what_an_in_process_run_records(table4_runs, monkeypatch, capsys):
     assert table4_runs["codes"] == (0, 0)
-    slurm, local = mlflow_shape(f"sqlite:///{table4_runs['slurm'] / 'mlflow.db'}"), \
-        mlflow_shape(f"sqlite:///{table4_runs['local'] / 'mlflow.db'}")
+    slurm, local = mlflow_shape(table4_runs["slurm"]), mlflow_shape(table4_runs["local"])
     assert sorted(slurm, key=str) == sorted(local, key=str), "the two runs made different MLflow runs"
     assert sum(name[1].startswith("train:") for name in slurm if name[1]) == 4
     for name in local:
         assert slurm[name] == local[name], f"MLflow run {name} differs between Slurm and in process"
     slurm_results, local_results = results(table4_runs["slurm"]), results(table4_runs["local"])
-    assert sorted(slurm_results) == sorted(local_results), "the stage keys differ: the launcher leaked into a key"
+    assert sorted(slurm_results) == sorted(local_results) and len(local_results) >= 10
     for key, record in local_results.items():
         assert record["status"] == slurm_results[key]["status"] == "done"
         assert skeleton(slurm_results[key]["result"]) == skeleton(record["result"]), key
         if isinstance(record["result"].get("epochs"), list):  # same seed, data and one thread each: the same training
             for ours, theirs in zip(slurm_results[key]["result"]["epochs"], record["result"]["epochs"]):
                 assert ours == pytest.approx(theirs, abs=1e-6), key
+    monkeypatch.chdir(table4_runs["slurm"])  # the launcher is no part of a key: in process, nothing runs again
+    capsys.readouterr()
+    assert cli.main(["run", "table4", "--profile", "smoke", "--dry-run"]) == 0
+    assert "\n0 of 10 stages would run; 10 are cached." in capsys.readouterr().out
 
 
 KILLABLE_RUN = """
