@@ -145,9 +145,10 @@ class Pipeline:
         inputs: dict[str, Node] = {}
         for row in table.rows:
             inputs.update(self.row_inputs(row))
-        return self._node(("table", name), lambda: Node(
-            f"{name}", TABLE, {"profile": self.profile, "table": name, "dataset": table.dataset, "seeds": self.seeds},
-            inputs=inputs))
+        params = {"profile": self.profile, "table": name, "dataset": table.dataset}
+        if any(isinstance(row.source, definitions().Train) for row in table.rows):
+            params["seeds"] = self.seeds  # only tables of trained rows have seeds (Table 1 and 5 do not)
+        return self._node(("table", name), lambda: Node(f"{name}", TABLE, params, inputs=inputs))
 
     def figure4(self) -> Node:
         inputs = {f"{run.dataset}/{run.variant}@seed{seed}": self.train(run, seed)

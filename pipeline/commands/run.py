@@ -25,8 +25,9 @@ STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=("smoke", "tiny", "paper"), default="tiny",
-                        help="scale: smoke (tests, seconds), tiny (default, CPU, < 45 min), paper (GPUs)")
+    parser.add_argument("--profile", choices=("smoke", "tiny", "paper"),
+                        help="scale: smoke (tests, seconds), tiny (CPU, < 45 min), paper (GPUs); default: tiny for "
+                             "`run`, the profile last run in this folder for `status` and `report`")
     parser.add_argument("--data-root", help="real data (CrowdHuman/ and coco/ inside); required by --profile paper")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="seeds of the runs behind the paper's claims (Table 4, Figure 4; other grid points "
@@ -72,6 +73,29 @@ def register(subparsers) -> None:
     report.set_defaults(func=report_command)
 
 
+LAST_PROFILE = "last_profile"  # in STORE_DIR: the profile `pipeline run` last used in this folder
+
+
+def last_profile(store_dir: str = STORE_DIR) -> str | None:
+    try:
+        text = (Path(store_dir) / LAST_PROFILE).read_text().strip()
+    except OSError:
+        return None
+    return text if text in ("smoke", "tiny", "paper") else None
+
+
+def _choose_profile(args, command: str) -> str:
+    """`run` defaults to tiny; `status` and `report` to the profile last run here. Returns a line
+    naming the profile and why it is the one."""
+    if args.profile is not None:
+        return f"profile {args.profile} (--profile)"
+    last = last_profile() if command != "run" else None
+    args.profile = last or "tiny"
+    why = ("the profile `pipeline run` last used in this folder" if last else
+           "the default" + ("" if command == "run" else ": nothing has run in this folder"))
+    return f"profile {args.profile} ({why}; choose another with --profile)"
+
+
 def _pipeline(args):
     from ..graph import Pipeline
     return Pipeline(args.profile, data_root=args.data_root, seeds=args.seeds)
@@ -103,6 +127,7 @@ def default_jobs(profile: str) -> int:
 
 
 def run_command(args) -> int:
+    _choose_profile(args, "run")
     if args.jobs is None:
         args.jobs = default_jobs(args.profile)
     resolved = _resolve_target(args, "run")
@@ -137,6 +162,8 @@ def run_command(args) -> int:
         print(f"pipeline run: {exc}", file=sys.stderr)
         return 2
     tracker = Tracker(uri, args.profile)
+    Path(STORE_DIR).mkdir(parents=True, exist_ok=True)
+    (Path(STORE_DIR) / LAST_PROFILE).write_text(args.profile + "\n")
     settings = {"launcher": args.launcher, "nproc": args.nproc, "progress": not args.no_progress,
                 "quiet": not args.verbose,
                 "threads": max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None,
@@ -193,23 +220,58 @@ def _unwritable(folders: list[Path]) -> str | None:
     return None
 
 
+# Rough relative cost of one execution of each stage, for the ETA of the stages bar (tiny profile,
+# 2 cores: a training takes minutes, an evaluation tens of seconds, a table or the report well
+# under a second); unknown stages count as a table.
+STAGE_WEIGHTS = {"train": 100.0, "evaluate": 10.0, "prepare": 5.0, "complexity": 5.0, "qualitative": 5.0}
+LIGHT_STAGE = 0.1
+
+
+def stage_weight(node) -> float:
+    return STAGE_WEIGHTS.get(node.stage.name, LIGHT_STAGE)
+
+
 def _progress(items, enabled: bool):
-    """A tqdm bar over the stages that will run; finished stages are printed above it."""
+    """A bar over the stages that will run, advancing by each stage's weight (`STAGE_WEIGHTS`), so
+    its ETA counts a training as a training; finished stages are printed above it. Nothing to run
+    (all cached): no bar at all."""
+    todo = [i for i in items if i.action == "run"]
+    if not enabled or not todo:
+        def report_only(event, node, outcome):
+            if event == "wait":
+                print(f"{outcome.error}", file=sys.stderr, flush=True)
+            elif event == "finish" and outcome.status != engine.CACHED:
+                detail = f" ({redact(outcome.error)})" if outcome.error else ""
+                print(f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}", file=sys.stderr)
+        return report_only
     from tqdm import tqdm
-    bar = tqdm(total=sum(i.action == "run" for i in items), desc="stages", unit="stage",
-               disable=not enabled, dynamic_ncols=True)
+    total = sum(stage_weight(i.node) for i in todo)
+    bar = tqdm(total=total, desc="stages", dynamic_ncols=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
+    state = {"finished": 0, "running": []}
+
+    def show():
+        bar.set_postfix_str(f"{state['finished']}/{len(todo)} done" +
+                            (f", running {', '.join(state['running'])}" if state["running"] else ""))
 
     def listener(event, node, outcome):
+        if bar.disable:
+            return
         if event == "start":
-            bar.set_postfix_str(node.name)
+            state["running"].append(node.name)
+            show()
         elif event == "wait":  # another pipeline process holds the node: say so, even without a bar
             print(f"{outcome.error}", file=sys.stderr, flush=True)
             return
         elif outcome.status != engine.CACHED:
-            bar.update(1)
+            if node.name in state["running"]:
+                state["running"].remove(node.name)
+            state["finished"] += 1
+            bar.update(stage_weight(node))
+            show()
             detail = f" ({redact(outcome.error)})" if outcome.error else ""
             bar.write(f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}", file=sys.stderr)
-        if bar.n == bar.total:
+        if state["finished"] == len(todo):
             bar.close()
     return listener
 
@@ -253,10 +315,12 @@ def _summary(report: engine.RunReport, seconds: float, report_dir: Path, uri: st
 
 
 def status_command(args) -> int:
+    chosen = _choose_profile(args, "status")
     resolved = _resolve_target(args, "status")
     if resolved is None:
         return 2
     pipeline, target = resolved
+    print(f"{args.target}, {chosen}\n")
     store = ResultStore(STORE_DIR)
     counts: dict[str, int] = {}
     for node in engine.in_order([target]):
@@ -269,6 +333,7 @@ def status_command(args) -> int:
 
 
 def report_command(args) -> int:
+    print(_choose_profile(args, "report"))
     try:
         pipeline = _pipeline(args)
     except (ValueError, FileNotFoundError) as exc:

@@ -76,7 +76,7 @@ def paper_grid_ids(table: str) -> set[str]:
     return {row.id for row in definitions().tables("paper")[table].rows}
 
 
-def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int, **inputs) -> dict:
+def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, **inputs) -> dict:
     from ..graph import definitions
     from ..report.render import table_frame, write_table
 
