@@ -1,6 +1,7 @@
 """Per-epoch training curves into an existing MLflow run: validation metrics, losses, T_j."""
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 
@@ -9,6 +10,8 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
 from ..runtime.epoch_records import table_metric_names
+
+EPOCHS_FILE = "epochs.jsonl"  # where the train stage's EpochRecordHook writes, in the work dir
 
 
 @HOOKS.register_module()
@@ -43,6 +46,19 @@ class MLflowMetricsHook(Hook):
             self._client = MlflowClient(self.tracking_uri)
         now = int(time.time() * 1000)
         self._client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()])
+
+    @master_only
+    def before_train(self, runner) -> None:
+        """A resumed training is a new MLflow run: it first gets the validation curve of the epochs
+        trained before (`EpochRecordHook`'s `epochs.jsonl` in the work dir), so its chart starts
+        at epoch 1 as an uninterrupted run's does."""
+        if runner.epoch == 0:
+            return
+        from ..runtime.epoch_records import read_epoch_records
+        for record in read_epoch_records(os.path.join(runner.work_dir, EPOCHS_FILE)):
+            values = {f"val/{k}": v for k, v in record.items() if k != "epoch" and isinstance(v, (int, float))}
+            if record["epoch"] <= runner.epoch and values:
+                self._log(values, step=record["epoch"])
 
     @master_only
     def before_train_epoch(self, runner) -> None:

@@ -75,4 +75,7 @@ def test_kill_9_mid_training_then_run_again_equals_an_uninterrupted_run(tmp_path
     runs = tracker.client.search_runs([tracker.experiment_id("crowdhuman")])
     statuses = sorted(r.info.status for r in runs if r.data.tags.get("dsla.key") == node.key)
     assert statuses == ["FINISHED", "KILLED"], statuses
+    [finished] = [r for r in runs if r.data.tags.get("dsla.key") == node.key and r.info.status == "FINISHED"]
+    history = tracker.client.get_metric_history(finished.info.run_id, "val/AP")
+    assert sorted(m.step for m in history) == [1, 2], "the resumed run's curve starts at epoch 1"
     assert not [r for r in runs if r.info.status == "RUNNING"]
