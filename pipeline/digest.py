@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -67,3 +68,40 @@ def config_digest(config: str) -> str:
         except PackageNotFoundError:
             versions.append(f"{package}==?")
     return hashlib.sha256((_hash_files(sorted(files)) + ",".join(versions)).encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=256)
+def _file_content_digest(path: str, size: int, mtime_ns: int) -> str:
+    """sha256 of a file's bytes (cached per process by path, size and modification time)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(root: str | Path, annotations: list[str], image_folders: list[str]) -> str:
+    """Digest of a dataset's content as prepare reads it: the bytes of every annotation file and
+    the image list (file names and sizes) of every image folder, all relative to `root`.
+
+    Editing an annotation, adding, removing or replacing an image changes it; a missing file or
+    folder is part of the digest too (as "missing"), so it never raises.
+    """
+    root = Path(root)
+    digest = hashlib.sha256()
+    for rel in sorted(set(annotations)):
+        path = root / rel
+        try:
+            stat = path.stat()
+            content = _file_content_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            content = "missing"
+        digest.update(f"annotation {rel} {content}\n".encode())
+    for rel in sorted(set(image_folders)):
+        try:
+            entries = sorted((entry.name, entry.stat().st_size) for entry in os.scandir(root / rel)
+                             if entry.is_file())
+        except OSError:
+            entries = None
+        digest.update(f"images {rel} {entries!r}\n".encode())
+    return digest.hexdigest()[:16]

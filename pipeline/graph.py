@@ -20,11 +20,11 @@ from pathlib import Path
 from types import ModuleType
 
 from . import profiles
-from .digest import REPO_ROOT, config_digest, source_digest
+from .digest import REPO_ROOT, config_digest, data_fingerprint, source_digest
 from .engine import Node, Stage
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
 
-PREPARE = Stage("prepare", prepare.prepare, version=1)
+PREPARE = Stage("prepare", prepare.prepare, version=2, check=prepare.check_prepared)
 TRAIN = Stage("train", train.train, version=1, check=train.check_result)
 EVALUATE = Stage("evaluate", evaluate.evaluate, version=1)
 COMPLEXITY = Stage("complexity", complexity.complexity, version=1)
@@ -94,11 +94,14 @@ class Pipeline:
     def prepare(self, dataset: str) -> Node:
         synthetic = None if self.data_root else profiles.SYNTHETIC[self.profile][dataset]
         root = self.data_root or str(self.data_dir / self.profile / profiles.PRESET[dataset])
-        return self._node(("prepare", dataset), lambda: Node(
-            f"prepare:{dataset}", PREPARE,
-            {"profile": self.profile, "dataset": dataset, "data_root": root, "synthetic": synthetic,
-             "curve_images": profiles.CURVE_IMAGES.get(self.profile) if synthetic else None,
-             "code_digest": source_digest(*CODE["prepare"])}))
+        params = {"profile": self.profile, "dataset": dataset, "data_root": root, "synthetic": synthetic,
+                  "curve_images": profiles.CURVE_IMAGES.get(self.profile) if synthetic else None,
+                  "code_digest": source_digest(*CODE["prepare"])}
+        if synthetic is None:  # real data: the key covers its content, not only its path
+            folder = Path(root) / profiles.REAL_LAYOUT[dataset][0]
+            params["data_fingerprint"] = data_fingerprint(folder, list(profiles.REAL_ANNOTATIONS[dataset]),
+                                                          list(profiles.REAL_IMAGES[dataset]))
+        return self._node(("prepare", dataset), lambda: Node(f"prepare:{dataset}", PREPARE, params))
 
     def train(self, run, seed: int = 0) -> Node:
         config = config_path(self.profile, run.variant, run.dataset)

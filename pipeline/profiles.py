@@ -41,6 +41,9 @@ REAL_ANNOTATIONS = {
     "crowdhuman": ("annotation_train.odgt", "annotation_val.odgt"),
     "coco": ("annotations/instances_train2017.json", "annotations/instances_val2017.json"),
 }
+# The image folder of each split (train, val), relative to the dataset's folder.
+REAL_IMAGES = {"crowdhuman": ("Images", "Images"), "coco": ("train2017", "val2017")}
+SYNTHETIC_IMAGES = {"crowdhuman": ("Images", "Images"), "coco": ("Images", "Images")}
 SYNTHETIC_ANNOTATIONS = {
     "crowdhuman": ("annotation_train.odgt", "annotation_val.odgt"),
     "coco": ("annotation_train.json", "annotation_val.json"),

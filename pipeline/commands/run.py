@@ -138,7 +138,8 @@ def run_command(args) -> int:
     items = engine.plan([target], store)
     if args.dry_run:
         for item in items:
-            print(f"{item.action:6} {item.node.name:60} {item.reason}")
+            reason = (_resumable(item.node) or item.reason) if item.action == "run" else item.reason
+            print(f"{item.action:6} {item.node.name:60} {reason}")
         todo = sum(item.action == "run" for item in items)
         print(f"\n{todo} of {len(items)} stages would run; {len(items) - todo} are cached.")
         return 0
@@ -314,6 +315,17 @@ def _summary(report: engine.RunReport, seconds: float, report_dir: Path, uri: st
     print(f"MLflow:  {redact(uri)}   (open: mlflow ui --backend-store-uri {redact(uri)})")
 
 
+def _resumable(node) -> str | None:
+    """"resumable (epoch N of M)" for a training with a checkpoint in its work dir (killed), else None."""
+    if node.stage.name != "train":
+        return None
+    from ..stages.train import resume_point
+    point = resume_point(Path(WORK_DIR) / node.key)
+    if point is None:
+        return None
+    return f"resumable (epoch {point[0]} of {point[1] if point[1] is not None else '?'})"
+
+
 def status_command(args) -> int:
     chosen = _choose_profile(args, "status")
     resolved = _resolve_target(args, "status")
@@ -324,10 +336,12 @@ def status_command(args) -> int:
     store = ResultStore(STORE_DIR)
     counts: dict[str, int] = {}
     for node in engine.in_order([target]):
-        record = store.load(node.key)
-        counts[record.status] = counts.get(record.status, 0) + 1
+        record = engine.load_record(node, store)  # a done record its stage's check rejects is incomplete
+        status = _resumable(node) if record.status != DONE else None
+        status = status or record.status
+        counts[status.split(" (")[0]] = counts.get(status.split(" (")[0], 0) + 1
         error = f"  {redact(record.error)}" if record.error else ""
-        print(f"{record.status:10} {node.key} {node.name}{error}")
+        print(f"{status:10} {node.key} {node.name}{error}")
     print("\n" + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     return 0
 

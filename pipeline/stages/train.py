@@ -202,6 +202,25 @@ def drop_broken_checkpoints(work_dir: Path) -> list[Path]:
     return broken
 
 
+def resume_point(work_dir: Path) -> tuple[int, int | None] | None:
+    """`(N, M)` when `work_dir` holds an intact checkpoint of epoch N of an M-epoch schedule (M from
+    the dumped config; None if unreadable): a killed training the next run resumes. Cheap: reads
+    names and the config's text, no torch."""
+    import re
+
+    epochs = [int(m.group(1)) for path in Path(work_dir).glob("epoch_*.pth")
+              if (m := re.fullmatch(r"epoch_(\d+)\.pth", path.name)) and intact_checkpoint(path)]
+    if not epochs:
+        return None
+    try:
+        text = (Path(work_dir) / CONFIG_FILE).read_text()
+        loop = re.search(r"train_cfg\s*=\s*dict\(([^)]*)\)", text)
+        found = re.search(r"max_epochs\s*=\s*(\d+)", loop.group(1)) if loop else None
+    except OSError:
+        found = None
+    return max(epochs), int(found.group(1)) if found else None
+
+
 def check_result(result: dict) -> str | None:
     """Why a recorded training can no longer be used (its checkpoint is gone or truncated), if so."""
     checkpoint = Path(result["checkpoint"])

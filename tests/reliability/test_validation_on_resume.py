@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import engine
+from pipeline import cli, engine
 from pipeline.digest import REPO_ROOT
 from pipeline.engine.store import DONE, ResultStore
 from pipeline.graph import Pipeline, definitions
@@ -41,7 +41,7 @@ engine.run([node], ResultStore(".pipeline"), tracker=Tracker(sys.argv[1], "smoke
 """
 
 
-def test_kill_between_checkpoint_and_validation_then_resume_keeps_every_epoch(tmp_path, monkeypatch):
+def test_kill_between_checkpoint_and_validation_then_resume_keeps_every_epoch(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     node = Pipeline("smoke").train(definitions().Train("crowdhuman", "dsla_fs"))
@@ -61,6 +61,11 @@ def test_kill_between_checkpoint_and_validation_then_resume_keeps_every_epoch(tm
         process.wait()
     assert (work_dir / "epoch_1.pth").exists() and not (work_dir / "epoch_2.pth").exists()
     assert not (work_dir / "epochs.jsonl").exists() or not (work_dir / "epochs.jsonl").read_text().strip()
+
+    capsys.readouterr()
+    assert cli.main(["status", "table2", "--profile", "smoke"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if node.key in line]
+    assert line.startswith("resumable (epoch 1 of 2)"), line
 
     tracker = Tracker(uri, "smoke", commit="test")
     resumed = engine.run([node], ResultStore(".pipeline"), tracker=tracker,
