@@ -16,10 +16,12 @@ Outcomes:
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 from ..engine.store import FAILED, RUNNING, ResultStore
+from .storage import STORAGE_ENV
 
 POLL_SECONDS = 2.0
 
@@ -42,8 +44,10 @@ class TrainObjective:
     settings: dict = field(default_factory=dict)  # as `pipeline run` passes to its stages
 
     def hook(self, trial) -> dict:
-        return dict(type="OptunaPruningHook", storage=self.storage, study_name=self.study_name,
-                    trial_id=trial._trial_id, pruner=self.pruner, metric="AP")
+        """The pruning hook of `trial`; its storage URL comes from $DSLA_OPTUNA_STORAGE (set by
+        `__call__`), never from the dumped config."""
+        return dict(type="OptunaPruningHook", study_name=self.study_name, trial_id=trial._trial_id,
+                    pruner=self.pruner, metric="AP")
 
     def __call__(self, trial, sweep, params: dict) -> dict:
         import optuna
@@ -55,6 +59,7 @@ class TrainObjective:
         pipeline = Pipeline(sweep.profile, data_root=self.data_root)
         node, trained = pipeline.evaluate(run), pipeline.train(run)
         store = ResultStore(self.store_root)
+        os.environ[STORAGE_ENV] = self.storage  # for the pruning hook, here and in launched workers
         settings = {**self.settings, "train_hooks": [self.hook(trial)]}
         while True:
             try:

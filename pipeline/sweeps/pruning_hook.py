@@ -6,6 +6,7 @@ from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 
 from ..runtime.epoch_records import table_metric_names
+from .storage import STORAGE_ENV
 
 
 @HOOKS.register_module()
@@ -32,8 +33,14 @@ class OptunaPruningHook(Hook):
 
     priority = "VERY_LOW"
 
-    def __init__(self, storage: str, study_name: str, trial_id: int, pruner: dict | None = None,
-                 metric: str = "AP"):
+    def __init__(self, study_name: str, trial_id: int, pruner: dict | None = None,
+                 metric: str = "AP", storage: str | None = None):
+        # The sweep leaves `storage` unset and puts the URL (maybe with a password) in
+        # $DSLA_OPTUNA_STORAGE, so it is not in the dumped config, the logs or the checkpoints.
+        import os
+        storage = storage or os.environ.get(STORAGE_ENV)
+        if not storage:
+            raise ValueError(f"OptunaPruningHook: no storage given and ${STORAGE_ENV} is not set")
         self.storage, self.study_name, self.trial_id = storage, study_name, int(trial_id)
         self.pruner, self.metric = pruner, metric
         self._trial = None

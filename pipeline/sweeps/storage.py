@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 from ..tracking.redact import redact
 
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120  # seconds
+STORAGE_ENV = "DSLA_OPTUNA_STORAGE"  # how a trial's training finds the storage (never a dumped config)
 SQLITE_TIMEOUT = 120  # seconds a SQLite writer waits for the database lock
 
 

@@ -2,6 +2,7 @@
 trial makes of a finished, failed, pruned or busy train + evaluate."""
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -60,8 +61,9 @@ def test_a_trained_point_gives_its_ap_curve_and_runs_and_the_training_gets_the_p
     assert result == {"value": 0.2, "metrics": {"AP": 0.2, "Recall": 0.5}, "data": "fake data", "curve": [0.1, 0.2],
                       "train_run_id": "train-run", "evaluate_run_id": "evaluate-run"}
     [hook] = SEEN_SETTINGS[0]["train_hooks"]
-    assert hook == {"type": "OptunaPruningHook", "storage": "sqlite:///unused.db", "study_name": "s",
+    assert hook == {"type": "OptunaPruningHook", "study_name": "s",  # the storage URL only in the environment
                     "trial_id": trial._trial_id, "pruner": {"type": "MedianPruner"}, "metric": "AP"}
+    assert os.environ["DSLA_OPTUNA_STORAGE"] == "sqlite:///unused.db"
     assert objective(trial, SWEEP, {"K": 4})["value"] == 0.2 and len(SEEN_SETTINGS) == 1, "not served from the cache"
 
 
