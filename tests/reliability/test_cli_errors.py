@@ -32,7 +32,6 @@ def one_line(capsys) -> str:
     (["run", "table1", "--jobs", "0"], "--jobs: must be at least 1, got 0"),
     (["run", "table1", "--jobs", "-1"], "--jobs: must be at least 1, got -1"),
     (["run", "table1", "--nproc", "0"], "--nproc: must be at least 1, got 0"),
-    (["run", "table1", "--gpus", "0"], "--gpus: must be at least 1, got 0"),
     (["run", "table1", "--seeds", "0"], "--seeds: must be at least 1, got 0"),
     (["run", "table1", "--jobs", "two"], "--jobs: expected a whole number, got 'two'"),
     (["sweep", "search", "--trials", "-3"], "--trials: must be at least 1, got -3"),
