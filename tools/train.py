@@ -64,10 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     cfg = build_config(args)
     from mmengine.runner import Runner
 
-    from pipeline.runtime.checkpoints import trust_checkpoints_under
+    from dsla.engine.safe_checkpoint import use_weights_only_loading
 
-    # Resuming loads mmengine's own checkpoints, which torch's weights-only loader refuses.
-    trust_checkpoints_under(cfg.work_dir)
+    # Resuming reads mmengine's own checkpoints, weights-only (as the pipeline does).
+    use_weights_only_loading()
     Runner.from_cfg(cfg).train()
 
 

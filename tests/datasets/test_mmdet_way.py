@@ -38,3 +38,9 @@ def test_tools_train_runs_after_one_data_command(tmp_path, monkeypatch):
     work_dir = tmp_path / "work_dirs" / "dsla_crowdhuman"
     assert (work_dir / "epoch_1.pth").is_file() and not (work_dir / "epoch_2.pth").exists()
     assert "crowdhuman/AP" in done.stdout + done.stderr, "no validation ran"
+    resumed = subprocess.run([sys.executable, str(REPO / "tools" / "train.py"),
+                              str(REPO / "experiments" / "configs" / "smoke" / "dsla_crowdhuman.py"),
+                              "--cfg-options", "train_cfg.max_epochs=2", "--resume"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed epoch: 1" in resumed.stdout + resumed.stderr and (work_dir / "epoch_2.pth").is_file()
