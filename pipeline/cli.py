@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run", "pipeline.commands.sweep")
+COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run", "pipeline.commands.train", "pipeline.commands.sweep")
 
 
 class OneLineErrors(argparse.ArgumentParser):

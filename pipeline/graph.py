@@ -13,6 +13,7 @@ with its parameters and gets the cached result when that point has been run befo
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from functools import lru_cache
@@ -202,3 +203,69 @@ def train_and_evaluate(profile: str, run, *, seed: int = 0, store, tracker=None,
     if outcome.result is None:
         raise RuntimeError(f"{node.name}: {outcome.status}: {outcome.error}")
     return outcome.result
+
+
+def config_dataset(cfg) -> str:
+    """"crowdhuman" for a config that reads odgt files (CrowdHuman's layout), else "coco"."""
+    dataset = (cfg.get("train_dataloader") or {}).get("dataset") or {}
+    while dataset.get("dataset") is not None:  # RepeatDataset & co
+        dataset = dataset["dataset"]
+    return "crowdhuman" if "Odgt" in str(dataset.get("type", "")) or \
+        str(dataset.get("ann_file", "")).endswith(".odgt") else "coco"
+
+
+def config_data(cfg, config: str) -> dict:
+    """The data a config reads with its own data roots: a description and the digest of its
+    annotation files and image lists (`data_fingerprint`). A missing annotation file is an error
+    saying how to make it."""
+    from .stages.train import _dataset_dicts
+
+    digests = []
+    for dataset in _dataset_dicts(cfg):
+        if "ann_file" not in dataset:
+            continue
+        root = Path(dataset.get("data_root") or ".")
+        if not (root / dataset["ann_file"]).is_file():
+            raise FileNotFoundError(
+                f"{config} reads {root.as_posix().rstrip('/')}/{dataset['ann_file']}, which does not exist: make it "
+                f"with `pipeline data synth` (it writes data/synth_crowd/ and, with --preset sparse, "
+                f"data/synth_sparse/ by default), or train on the data a profile prepares with --profile smoke|tiny")
+        images = [(dataset.get("data_prefix") or {}).get("img", "")]
+        digests.append(data_fingerprint(root, [dataset["ann_file"]], [i for i in images if i]))
+    roots = sorted({Path(d["data_root"]).as_posix() for d in _dataset_dicts(cfg) if d.get("data_root")})
+    return {"description": f"the config's own data ({', '.join(roots) or 'no data root'})", "roots": roots,
+            "digest": hashlib.sha256(",".join(sorted(digests)).encode()).hexdigest()[:16]}
+
+
+def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | None = None,
+                    profile: str | None = None, data_root: str | None = None) -> Node:
+    """The train node of any mmdet config (`pipeline train CONFIG`): the project's or a user's own.
+
+    With `profile`, it trains on the data that profile prepares (its prepare node, run first if
+    needed); without, on the config's own data roots, whose content digest enters the key. The key
+    also covers the config and its `_base_` files, the `--cfg-options`, the seed and the code.
+    """
+    from mmengine.config import Config
+
+    path = Path(config).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"config {config} does not exist")
+    cfg = Config.fromfile(str(path))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    dataset = config_dataset(cfg)
+    in_profiles = path.parent.parent == REPO_ROOT / "experiments" / "configs" and path.parent.name in definitions().PROFILES
+    options = "".join(f" {k}={v}" for k, v in sorted((cfg_options or {}).items()))
+    params = {"profile": profile or (path.parent.name if in_profiles else "custom"), "dataset": dataset,
+              "variant": path.stem, "seed": seed, "overrides": {},
+              "config": str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path),
+              "config_digest": config_digest(str(path)), "code_digest": source_digest(*CODE["train"])}
+    if cfg_options:
+        params["cfg_options"] = dict(sorted(cfg_options.items()))
+    inputs = {}
+    if profile:
+        inputs["prepared"] = Pipeline(profile, data_root=data_root).prepare(dataset)
+    else:
+        params["data"] = config_data(cfg, str(config))
+    return Node(f"train:{path.stem}{options}/seed{seed}", TRAIN, params, inputs=inputs)
+

@@ -92,8 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--val-fraction", type=float, default=0.2)
     synth.add_argument("--density", type=float, default=1.0,
                        help="multiplies the objects per image (1 = Table 1's density)")
-    synth.add_argument("--workers", type=int,
-                       help="processes drawing images (default: one per CPU core)")
+    synth.add_argument("--jobs", "--workers", dest="workers", type=int,
+                       help="processes drawing images (default: one per CPU core; --workers is an alias)")
     synth.set_defaults(func=_synth)
 
     density = commands.add_parser(

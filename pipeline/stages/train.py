@@ -124,15 +124,37 @@ def effective_knobs(cfg) -> dict:
     return knobs
 
 
-def build_config(*, config: str, data_root: str, overrides: dict, seed: int, work_dir: Path,
+def absolute_data_roots(cfg) -> None:
+    """The config's own data roots (and its evaluators' annotation files) made absolute, from the
+    working directory, so a launched worker (started in the repository) reads the same files."""
+    for dataset in _dataset_dicts(cfg):
+        root = dataset.get("data_root")
+        if isinstance(root, str) and root and not Path(root).is_absolute():
+            dataset["data_root"] = str(Path(root).resolve()) + "/"
+    for metric in _evaluator_dicts(cfg):
+        ann = metric.get("ann_file")
+        if isinstance(ann, str) and ann and not Path(ann).is_absolute():
+            metric["ann_file"] = str(Path(ann).resolve())
+
+
+def build_config(*, config: str, data_root: str | None, overrides: dict, seed: int, work_dir: Path,
                  run_id: str | None = None, progress: bool = True,
-                 val_every_epoch: bool = True):
-    """The mmengine Config of one training run (see the module docstring for what changes)."""
+                 val_every_epoch: bool = True, cfg_options: dict | None = None, description: str | None = None):
+    """The mmengine Config of one training run (see the module docstring for what changes).
+
+    `data_root=None` keeps the config's own data roots (`pipeline train CONFIG`); `cfg_options`
+    are mmdet's `--cfg-options`, merged after the knobs.
+    """
     from mmengine.config import Config
 
     cfg = Config.fromfile(str(REPO_ROOT / config))
-    set_data_root(cfg, data_root)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    else:
+        absolute_data_roots(cfg)
     apply_overrides(cfg, overrides, config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.work_dir = str(work_dir)
     cfg.resume = True
@@ -140,7 +162,7 @@ def build_config(*, config: str, data_root: str, overrides: dict, seed: int, wor
     # every epoch for curves (Figure 4, sweeps' pruners), else once after the last epoch
     cfg.train_cfg.val_interval = 1 if val_every_epoch else cfg.train_cfg.max_epochs
     hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
-                  description=work_dir.name)]
+                  description=description or work_dir.name)]
     if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (`tracking_environment`)
         hooks.append(dict(type="MLflowMetricsHook", run_id=run_id))
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
@@ -237,7 +259,10 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
-          config_digest: str, code_digest: str, prepared: dict, val_every_epoch: bool = True) -> dict:
+          config_digest: str, code_digest: str, prepared: dict | None = None, val_every_epoch: bool = True,
+          cfg_options: dict | None = None, data: dict | None = None) -> dict:
+    """Train; `prepared` (the prepare stage's result) gives the data, or, without it, the
+    config's own data roots (`data`: their description and the digest that keys them)."""
     from dsla.engine.safe_checkpoint import use_weights_only_loading
     from dsla.models.backbones import backbone_weights
 
@@ -246,10 +271,10 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     drop_broken_checkpoints(work_dir)
-    cfg = build_config(config=config, data_root=prepared["data_root"], overrides=overrides, seed=seed,
-                       work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
-                       val_every_epoch=val_every_epoch)
-    if prepared.get("curve_ann", prepared["val_ann"]) != prepared["val_ann"]:
+    cfg = build_config(config=config, data_root=prepared["data_root"] if prepared else None, overrides=overrides,
+                       seed=seed, work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
+                       val_every_epoch=val_every_epoch, cfg_options=cfg_options, description=ctx.node)
+    if prepared and prepared.get("curve_ann", prepared["val_ann"]) != prepared["val_ann"]:
         set_curve_annotations(cfg, prepared["data_root"], prepared["curve_ann"])
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     # which weights the backbone starts from (a configured file that is missing fails here, in one line)
@@ -281,4 +306,4 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     return {"work_dir": str(work_dir), "checkpoint": str(last_checkpoint(work_dir)), "config": str(config_file),
             "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id,
             "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-            "data": prepared["description"], "weights": weights}
+            "data": prepared["description"] if prepared else (data or {}).get("description", ""), "weights": weights}
