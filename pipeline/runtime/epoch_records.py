@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 
-from mmdet.registry import HOOKS
+from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 

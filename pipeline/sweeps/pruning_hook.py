@@ -1,7 +1,7 @@
 """Per-epoch validation AP into an Optuna trial; training stops the moment the trial is pruned."""
 from __future__ import annotations
 
-from mmdet.registry import HOOKS
+from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 

@@ -5,7 +5,7 @@ import os
 import time
 from collections import defaultdict
 
-from mmdet.registry import HOOKS
+from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
