@@ -26,7 +26,7 @@ STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=("smoke", "tiny", "paper"),
-                        help="scale: smoke (tests, seconds), tiny (CPU, < 45 min), paper (GPUs); default: tiny for "
+                        help="scale: smoke (tests, seconds), tiny (CPU, about an hour), paper (GPUs); default: tiny for "
                              "`run`, the profile last run in this folder for `status` and `report`")
     parser.add_argument("--data-root", help="real data (CrowdHuman/ and coco/ inside); required by --profile paper")
     parser.add_argument("--seeds", type=positive_int, default=None,
