@@ -103,8 +103,8 @@ def test_mlflow_holds_stage_runs_with_keys_curves_and_table_children(reproduced)
             t_j = [m.value for m in client.get_metric_history(run.info.run_id, "sla/T_j")]
             assert len(t_j) == epochs and math.isclose(t_j[0], float(run.data.params["t_max"]))
         assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"config.py", "logs"}
-    assert curves == 4  # Figure 4's baseline and DSLA + FS on both presets
         assert run.data.tags["mlflow.source.git.commit"]
+    assert curves == 4  # Figure 4's baseline and DSLA + FS on both presets
 
     by_id = {r.info.run_id: r for r in runs}
     [table4] = [r for r in runs if r.data.tags.get("dsla.node") == "table4"]
