@@ -7,19 +7,19 @@
    temporary folder; an existing one is reused, its runs included);
 2. runs `pipeline run table4 --profile P` there, tracked by that server (cached after the first time);
 3. opens, in Chromium (Debian's `chromium`, headless, fresh profile, no network besides 127.0.0.1):
-   - `table4_compare.png`: MLflow's run comparison of Table 4's row runs (FS / DSLA flags, the
+   - `mlflow_table4_compare.png`: MLflow's run comparison of Table 4's row runs (FS / DSLA flags, the
      knobs, AP and its difference to the baseline, the paper's numbers);
-   - `table4_runs.png`: the experiment's runs table, filtered to Table 4's rows;
-   - `curves_overlaid.png`: validation AP per epoch of the baseline's and DSLA + FS's training
+   - `mlflow_curves_overlaid.png`: validation AP per epoch of the baseline's and DSLA + FS's training
      runs on one chart;
 4. writes the PNGs to `--out`.
 
-The helpers (`MlflowServer`, `chromium`, the URL builders) are also used by the tests
+The helpers (`MlflowServer`, `Chromium`, the URL builders) are also used by the tests
 (tests/docs/test_mlflow_ui.py), which read the rendered page's text instead of its pixels.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -97,24 +97,109 @@ def chromium_binary() -> str:
     raise FileNotFoundError("no Chromium found: install Debian's `chromium` (apt-get install chromium)")
 
 
-def chromium(url: str, *, screenshot: Path | None = None, dump_dom: bool = False, size=(1600, 1000),
-             wait_ms: int = 20000, timeout: float = 180) -> str:
-    """Load `url` in a fresh headless Chromium; save a screenshot and/or return the rendered DOM.
+# MLflow's UI keeps these in the browser's localStorage (`<key>_v<version>`, JSON values). A fresh
+# profile opens in GenAI mode with the assistant panel popped open; set before the page loads,
+# they show the model-training UI (as `?workflowType=machine_learning` in a link does) without it.
+UI_STORAGE = {"mlflow.workflowType_v1": "machine_learning", "mlflow.assistant.panelOpen_v1": False,
+              "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": True}
 
-    `wait_ms` is virtual time for the single-page app to fetch its data and draw (Chromium
-    fast-forwards idle timers, so it usually takes less wall time).
-    """
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        command = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                   f"--window-size={size[0]},{size[1]}", f"--virtual-time-budget={wait_ms}"]
-        if screenshot is not None:
-            command.append(f"--screenshot={Path(screenshot).resolve()}")
-        if dump_dom:
-            command.append("--dump-dom")
-        done = subprocess.run([*command, url], capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0 or (screenshot is not None and not Path(screenshot).exists()):
-        raise RuntimeError(f"chromium failed on {url} (exit {done.returncode}): {done.stderr[-2000:]}")
-    return done.stdout
+
+class Chromium:
+    """Headless Chromium (fresh profile) driven through the DevTools protocol over a websocket
+    (aiohttp, an MLflow dependency): open a page, wait for text to appear, read the text, save a
+    screenshot. `with Chromium() as browser: browser.page(url, ...)`."""
+
+    def __init__(self, timeout: float = 90):
+        self.timeout = timeout
+
+    def __enter__(self) -> "Chromium":
+        self.profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
+        command = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={self.profile.name}",
+                   "--remote-debugging-port=0", "about:blank"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
+        deadline = time.monotonic() + self.timeout
+        self.endpoint = None
+        while self.endpoint is None:
+            line = self.process.stderr.readline()
+            if line.startswith("DevTools listening on "):
+                self.endpoint = line.split(" on ", 1)[1].strip()
+            elif not line and (self.process.poll() is not None or time.monotonic() > deadline):
+                self.__exit__()
+                raise RuntimeError("chromium did not start its DevTools endpoint")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+        self.profile.cleanup()
+
+    def page(self, url: str, *, wait_for: tuple[str, ...] = (), screenshot: Path | None = None,
+             size=(1600, 1000), storage: dict | None = None, settle: float = 2.0) -> str:
+        """Load `url` (after setting `storage` in its origin's localStorage), wait until the page's
+        text contains every string of `wait_for`, save a screenshot; return the page's text."""
+        import asyncio
+        return asyncio.run(self._page(url, wait_for, screenshot, size, storage if storage is not None else UI_STORAGE,
+                                      settle))
+
+    async def _page(self, url, wait_for, screenshot, size, storage, settle) -> str:
+        import base64
+
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http, http.ws_connect(self.endpoint, max_msg_size=0) as ws:
+            counter = iter(range(1, 1 << 30))
+
+            async def send(method, params=None, session=None):
+                message = {"id": next(counter), "method": method, "params": params or {}}
+                if session:
+                    message["sessionId"] = session
+                await ws.send_json(message)
+                while True:
+                    reply = await asyncio.wait_for(ws.receive_json(), self.timeout)
+                    if reply.get("id") == message["id"]:
+                        if "error" in reply:
+                            raise RuntimeError(f"chromium {method}: {reply['error']}")
+                        return reply.get("result", {})
+
+            target = (await send("Target.createTarget", {"url": "about:blank"}))["targetId"]
+            session = (await send("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
+
+            async def evaluate(expression):
+                result = await send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+                return result.get("result", {}).get("value")
+
+            async def until(expression, what):
+                deadline = time.monotonic() + self.timeout
+                while not await evaluate(expression):
+                    if time.monotonic() > deadline:
+                        text = await evaluate("document.body ? document.body.innerText : ''")
+                        raise TimeoutError(f"{url}: {what} did not appear within {self.timeout} s; "
+                                           f"the page says: {(text or '')[:1500]!r}")
+                    await asyncio.sleep(0.5)
+
+            await send("Emulation.setDeviceMetricsOverride", {"width": size[0], "height": size[1],
+                                                               "deviceScaleFactor": 1, "mobile": False}, session)
+            origin = urllib.parse.urlsplit(url)
+            await send("Page.navigate", {"url": f"{origin.scheme}://{origin.netloc}/health"}, session)
+            await until("document.readyState === 'complete'", "the origin")
+            await evaluate("".join(f"localStorage.setItem({json.dumps(k)}, {json.dumps(json.dumps(v))});"
+                                   for k, v in storage.items()) + "true")
+            await send("Page.navigate", {"url": url}, session)
+            for text in wait_for:
+                await until(f"document.body && document.body.innerText.includes({json.dumps(text)})", repr(text))
+            await asyncio.sleep(settle)  # charts animate in
+            if screenshot is not None:
+                shot = await send("Page.captureScreenshot", {"format": "png"}, session)
+                Path(screenshot).write_bytes(base64.b64decode(shot["data"]))
+            text = await evaluate("document.body.innerText")
+            await send("Target.closeTarget", {"targetId": target})
+            return text or ""
 
 
 def _json_list(values) -> str:
@@ -123,19 +208,15 @@ def _json_list(values) -> str:
 
 def compare_url(base: str, run_ids, experiment_ids) -> str:
     """MLflow's run comparison page (params, metrics and tags of the runs side by side)."""
-    return f"{base}/#/compare-runs?runs={_json_list(run_ids)}&experiments={_json_list(experiment_ids)}"
+    return (f"{base}/#/compare-runs?runs={_json_list(run_ids)}&experiments={_json_list(experiment_ids)}"
+            f"&workflowType=machine_learning")
 
 
 def metric_url(base: str, metric: str, run_ids, experiment_ids) -> str:
     """MLflow's metric page: `metric`'s history of every run on one chart, x = step (= epoch)."""
-    return (f"{base}/#/metric/{urllib.parse.quote(metric, safe='')}?runs={_json_list(run_ids)}"
+    return (f"{base}/#/metric?runs={_json_list(run_ids)}&metric={urllib.parse.quote(json.dumps(metric))}"
             f"&experiments={_json_list(experiment_ids)}&plot_metric_keys={_json_list([metric])}"
-            f"&x_axis=step&y_axis_scale=linear&line_smoothness=1&show_point=true")
-
-
-def runs_url(base: str, experiment_id: str, search: str) -> str:
-    """An experiment's runs table with a search filter."""
-    return f"{base}/#/experiments/{experiment_id}/runs?searchFilter={urllib.parse.quote(search)}"
+            f"&x_axis=step&y_axis_scale=linear&line_smoothness=1&show_point=true&workflowType=machine_learning")
 
 
 def table_rows(client, experiment_id: str, table: str):
@@ -160,12 +241,13 @@ def take(workdir: Path, out: Path, profile: str) -> list[Path]:
         experiment = client.get_experiment_by_name(f"dsla/{profile}/crowdhuman").experiment_id
         rows = table_rows(client, experiment, "table4")
         order = [r for r in ("baseline", "fs", "dsla", "dsla_fs") if r in rows]
-        files = [out / "table4_compare.png", out / "table4_runs.png", out / "curves_overlaid.png"]
-        chromium(compare_url(server.url, [rows[r].info.run_id for r in order], [experiment]),
-                 screenshot=files[0], size=(1500, 1250))
-        chromium(runs_url(server.url, experiment, "tags.`dsla.table` = 'table4'"), screenshot=files[1], size=(1700, 800))
+        files = [out / "mlflow_table4_compare.png", out / "mlflow_curves_overlaid.png"]
         trains = [rows[r].data.tags["dsla.train_run_ids"].split(",")[0] for r in ("baseline", "dsla_fs")]
-        chromium(metric_url(server.url, "val/AP", trains, [experiment]), screenshot=files[2], size=(1400, 800))
+        with Chromium() as browser:
+            browser.page(compare_url(server.url, [rows[r].info.run_id for r in order], [experiment]),
+                         wait_for=("AP_vs_baseline", "DSLA"), screenshot=files[0], size=(1500, 2300))
+            browser.page(metric_url(server.url, "val/AP", trains, [experiment]),
+                         wait_for=("dsla_fs", "baseline"), screenshot=files[1], size=(1400, 760))
     return files
 
 

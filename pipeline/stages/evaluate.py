@@ -102,8 +102,13 @@ def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict
         detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json", dataset_classes(trained["config"]))
     metrics = {k: float(v) for k, v in score(gt, detections).items()}
     if ctx.run_id:
-        ctx.tracker.log_metrics(ctx.run_id, metrics)
+        from ..tracking.records import dataset_input, run_link
+        ctx.tracker.log_metrics(ctx.run_id, metrics)  # fractions, as every `AP` in MLflow
         ctx.tracker.client.set_tag(ctx.run_id, "dsla.train_run_id", str(trained.get("run_id")))
+        ctx.tracker.log_dataset(ctx.run_id, **dataset_input(dataset, profile, prepared=prepared), context="eval")
+        if trained.get("run_id"):
+            ctx.tracker.set_description(ctx.run_id, "Validation metrics (fractions) of the final checkpoint of "
+                                        + run_link(trained["run_id"], "this training") + f"; detections: `{detections}`.")
     return {"metrics": metrics, "detections": str(detections), "train_run_id": trained.get("run_id"),
             "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"],
-            "weights": trained.get("weights", "")}
+            "weights": trained.get("weights", ""), "knobs": trained.get("knobs") or {}}

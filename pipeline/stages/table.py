@@ -33,7 +33,8 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
             continue
         results = list(named.values())
         values = [row_values(r) for r in results]
-        aggregated = {"n": len(values), "run": results[0].get("run", {}), "data": results[0].get("data") or results[0].get("description", ""),
+        aggregated = {"n": len(values), "run": results[0].get("run", {}), "knobs": results[0].get("knobs") or {},
+                      "data": results[0].get("data") or results[0].get("description", ""),
                       "weights": results[0].get("weights", ""),
                       "run_ids": [r.get("run_id") for r in results],
                       "train_run_ids": [r.get("train_run_id") for r in results if r.get("train_run_id")]}
@@ -85,13 +86,27 @@ def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, *
     text = caption(spec, profile, seeds, rows)
     files = write_table(table_frame(spec, rows, paper_grid_ids(table)), Path(ctx.work_dir), table, text)
     if ctx.run_id:
-        for row_id, row in rows.items():
-            ctx.tracker.child_run(
-                ctx.run_id, f"{table}/{row_id}", dataset,
-                tags={"dsla.table": table, "dsla.row": row_id, "dsla.stage": "table-row",
-                      "dsla.evaluate_run_ids": ",".join(filter(None, row["run_ids"])),
-                      "dsla.train_run_ids": ",".join(row["train_run_ids"])},
-                params=row["run"], metrics={k: v for k, v in row.items() if k in spec.metrics or
-                                            (k.endswith("_std") and seeds > 1)})
+        log_rows(ctx.tracker, ctx.run_id, spec, rows, dataset)
         ctx.tracker.log_artifacts(ctx.run_id, files, "table")
     return {"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id}
+
+
+def log_rows(tracker, parent_run_id: str, spec, rows: dict[str, dict], dataset: str) -> list[str]:
+    """One finished child run per row (see `pipeline.tracking.records` for what it carries)."""
+    from ..report.render import paper_frame
+    from ..tracking import records
+
+    paper = paper_frame(spec.name).set_index("id").to_dict("index")
+    run_ids = []
+    for row_id, row in rows.items():
+        params = records.row_params(row)
+        metrics = records.row_metrics(spec, row_id, rows, paper)
+        evaluate_ids = [r for r in row["run_ids"] if r]
+        run_ids.append(tracker.child_run(
+            parent_run_id, records.row_run_name(spec.name, row_id), dataset,
+            tags={"dsla.table": spec.name, "dsla.row": row_id, "dsla.stage": "table-row",
+                  "dsla.evaluate_run_ids": ",".join(evaluate_ids), "dsla.train_run_ids": ",".join(row["train_run_ids"]),
+                  "mlflow.note.content": records.row_description(spec, row_id, params, metrics,
+                                                                 row["train_run_ids"], evaluate_ids)},
+            params=params, metrics=metrics))
+    return run_ids

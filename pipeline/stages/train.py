@@ -286,7 +286,8 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
         ctx.tracker.log_artifacts(ctx.run_id, [config_file])
 
     launcher = ctx.settings.get("launcher", "none")
-    with tracking_environment(ctx.tracker.uri if ctx.tracker is not None else None):
+    watching = ctx.tracker.system_metrics(ctx.run_id) if ctx.run_id else contextlib.nullcontext()
+    with tracking_environment(ctx.tracker.uri if ctx.tracker is not None else None), watching:
         if launcher == "none":
             limit_threads(ctx.settings)
             use_weights_only_loading()
@@ -301,9 +302,16 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
     if not epochs:
         raise RuntimeError(f"{work_dir}: training recorded no validation epoch ({EPOCHS_FILE} is empty)")
+    checkpoint = last_checkpoint(work_dir)
     if ctx.run_id:
+        from ..tracking.records import dataset_input
         ctx.tracker.log_artifacts(ctx.run_id, sorted(work_dir.glob("*/*.log")), "logs")
-    return {"work_dir": str(work_dir), "checkpoint": str(last_checkpoint(work_dir)), "config": str(config_file),
-            "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id,
+        ctx.tracker.log_dataset(ctx.run_id, **dataset_input(dataset, profile, prepared=prepared, data=data),
+                                context="training")
+        ctx.tracker.log_checkpoint(ctx.run_id, dataset, [checkpoint, config_file], step=epochs[-1]["epoch"],
+                                   name=f"{variant}-{dataset}" + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
+                                   params=effective_knobs(cfg))
+    return {"work_dir": str(work_dir), "checkpoint": str(checkpoint), "config": str(config_file),
+            "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id, "knobs": effective_knobs(cfg),
             "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
             "data": prepared["description"] if prepared else (data or {}).get("description", ""), "weights": weights}

@@ -6,7 +6,7 @@ Layout of the store (default `sqlite:///<cwd>/mlflow.db`, or `--tracking-uri` /
 - one experiment per profile and dataset, `dsla/<profile>/<dataset>` (`crowdhuman`, `coco`), plus
   `dsla/<profile>/report` for what spans both (Table 1, Figure 4, the report itself);
 - one run per stage execution (prepare, train, evaluate, complexity, table, figure, report),
-  named after its node, tagged `dsla.stage`, `dsla.key` (the stage key), `dsla.profile` and the
+  named with what differs first (`records.run_name`), tagged `dsla.stage`, `dsla.key` (the stage key), `dsla.profile` and the
   git commit, with the node's parameters as MLflow params; a failed stage ends FAILED with its
   error in the `dsla.error` tag;
 - a table is its table stage's run (the parent) with one child run per row. A training run used
@@ -173,26 +173,45 @@ class Tracker:
         self.uri, self.profile = uri, profile
         self.commit = commit or git_commit()
         self._client = None
+        self._experiments: dict[str, str] = {}
 
     def __getstate__(self):
-        return {"uri": self.uri, "profile": self.profile, "commit": self.commit, "_client": None}
+        return {"uri": self.uri, "profile": self.profile, "commit": self.commit, "_client": None, "_experiments": {}}
 
     @property
     def client(self):
         if self._client is None:
+            # MLflow prints "View run ... at <url>" on every run it ends on a server; the pipeline
+            # says where its runs are itself, once.
+            os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
             from mlflow.tracking import MlflowClient
             self._client = MlflowClient(self.uri)
         return self._client
 
     def experiment_id(self, dataset: str | None) -> str:
-        name = f"dsla/{self.profile}/{dataset if dataset in ('crowdhuman', 'coco') else 'report'}"
+        """`dsla/<profile>/<dataset>`, created with its Markdown description and tagged as a
+        model-training experiment, so MLflow 3's UI opens it with runs, charts and comparisons
+        (not the GenAI view it shows experiments of unknown kind)."""
+        from .records import EXPERIMENT_KIND, experiment_description
+
+        dataset = dataset if dataset in ("crowdhuman", "coco") else None
+        name = f"dsla/{self.profile}/{dataset or 'report'}"
+        if name in self._experiments:
+            return self._experiments[name]
+        tags = {"mlflow.note.content": experiment_description(self.profile, dataset), EXPERIMENT_KIND[0]: EXPERIMENT_KIND[1]}
         experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            try:
+                experiment_id = self.client.create_experiment(name, tags=tags)
+            except Exception:  # created meanwhile by a parallel worker
+                experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
-            return experiment.experiment_id
-        try:
-            return self.client.create_experiment(name)
-        except Exception:  # created meanwhile by a parallel worker
-            return self.client.get_experiment_by_name(name).experiment_id
+            experiment_id = experiment.experiment_id
+            for key, value in tags.items():  # an experiment made by an older version of the pipeline
+                if key not in experiment.tags:
+                    self.client.set_experiment_tag(experiment_id, key, value)
+        self._experiments[name] = experiment_id
+        return experiment_id
 
     def start_run(self, name: str, dataset: str | None, tags: Mapping[str, str] | None = None,
                   params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> str:
@@ -207,16 +226,24 @@ class Tracker:
 
     @contextlib.contextmanager
     def stage_run(self, node, key: str) -> Iterator[str]:
-        """The run of one stage execution: FINISHED on success, FAILED with `dsla.error` otherwise."""
+        """The run of one stage execution (named with what differs first, `records.run_name`):
+        FINISHED on success (and when a sweep's pruner stopped it: tag `dsla.pruned`), FAILED with
+        `dsla.error` otherwise."""
+        from .records import run_name
+
         self.end_abandoned_runs(key, node.params.get("dataset"))
-        run_id = self.start_run(node.name, node.params.get("dataset"),
+        run_id = self.start_run(run_name(node), node.params.get("dataset"),
                                 tags={"dsla.stage": node.stage.name, "dsla.key": key, "dsla.node": node.name},
                                 params={"profile": self.profile, **node.params})
         try:
             yield run_id
         except BaseException as exc:
             self.client.set_tag(run_id, "dsla.error", redact(f"{type(exc).__name__}: {exc}")[:5000])
-            self.client.set_terminated(run_id, "FAILED" if isinstance(exc, Exception) else "KILLED")
+            if type(exc).__name__ == "TrialPruned":  # a sweep's pruner stopped it: not a failure
+                self.client.set_tag(run_id, "dsla.pruned", "true")
+                self.client.set_terminated(run_id, "FINISHED")
+            else:
+                self.client.set_terminated(run_id, "FAILED" if isinstance(exc, Exception) else "KILLED")
             raise
         self.client.set_terminated(run_id, "FINISHED")
 
@@ -248,11 +275,91 @@ class Tracker:
             self.client.log_batch(run_id, params=[Param(k, v) for k, v in new.items()])
 
     def log_artifacts(self, run_id: str, paths: list[str | os.PathLike], artifact_path: str | None = None) -> None:
+        """Files and folders as run artifacts; PNG figures through `log_image`."""
         for path in paths:
             if Path(path).is_dir():
                 self.client.log_artifacts(run_id, str(path), artifact_path)
+            elif Path(path).suffix.lower() == ".png" and Path(path).exists():
+                self.log_image(run_id, path, "/".join(filter(None, [artifact_path, Path(path).name])))
             elif Path(path).exists():
                 self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def log_image(self, run_id: str, png: str | os.PathLike, artifact_file: str) -> None:
+        """A PNG as an MLflow image (shown as a picture in the run's artifacts)."""
+        from PIL import Image
+        with Image.open(png) as image:
+            self.client.log_image(run_id, image.convert("RGB"), artifact_file=artifact_file)
+
+    def set_description(self, run_id: str, markdown: str) -> None:
+        self.client.set_tag(run_id, "mlflow.note.content", markdown[:5000])
+
+    def log_dataset(self, run_id: str, *, name: str, digest: str, source: str, profile: Mapping[str, Any],
+                    context: str) -> None:
+        """The run's data as an MLflow dataset input (the UI's Dataset column): `name`, a content
+        `digest`, where it lives, a `profile` of its statistics, and the `context` (training / eval)."""
+        import json
+
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+        dataset = Dataset(name=name, digest=digest[:36], source_type="local", source=json.dumps({"uri": source}),
+                          profile=json.dumps(dict(profile), default=str))
+        self.client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])])
+
+    def log_checkpoint(self, run_id: str, dataset: str | None, files: list[str | os.PathLike], *, name: str,
+                       params: Mapping[str, Any] | None = None, step: int = 0) -> str | None:
+        """The final checkpoint (and its config) as an MLflow logged model of `run_id` (the UI's
+        Models column; no flavor: mmdet models load with mmdet from these files); with an MLflow
+        without logged models, or when creating one fails, as run artifacts under `checkpoint/`
+        (a training's result never depends on the tracker). Returns the model id."""
+        import re
+        import shutil
+        import tempfile
+
+        create = getattr(self.client, "create_logged_model", None)
+        if create is None:
+            self.log_artifacts(run_id, files, "checkpoint")
+            return None
+        from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+        name = re.sub(r"[/:.%\"'\s]+", "_", name)  # characters MLflow refuses in a model name
+        try:
+            model = create(self.experiment_id(dataset), name=name, source_run_id=run_id,
+                           model_type="mmdet-checkpoint", params=flat_params(params or {}))
+        except Exception as exc:
+            self.client.set_tag(run_id, "dsla.model_error", f"{type(exc).__name__}: {exc}"[:500])
+            self.log_artifacts(run_id, files, "checkpoint")
+            return None
+        with tempfile.TemporaryDirectory(prefix="dsla-model-") as folder:
+            for path in files:  # hard links where possible: a checkpoint is not copied to be uploaded
+                target = Path(folder) / Path(path).name
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copyfile(path, target)
+            self.client.log_model_artifacts(model.model_id, folder)
+        self.client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+        self.client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step)])
+        return model.model_id
+
+    @contextlib.contextmanager
+    def system_metrics(self, run_id: str | None, interval: float = 10.0) -> Iterator[None]:
+        """CPU, memory, disk (and GPU) use into the run while the block runs (MLflow's monitor, which
+        needs psutil); without it, the run's tag `dsla.system_metrics` says why not."""
+        monitor = None
+        if run_id:
+            try:
+                import logging
+
+                from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+                logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)  # no start/stop lines
+                monitor = SystemMetricsMonitor(run_id, sampling_interval=interval, tracking_uri=self.uri)
+                monitor.start()
+            except Exception as exc:  # e.g. psutil missing: training goes on unwatched
+                monitor = None
+                self.client.set_tag(run_id, "dsla.system_metrics", f"unavailable: {type(exc).__name__}: {exc}"[:500])
+        try:
+            yield
+        finally:
+            if monitor is not None:
+                monitor.finish()
 
     def child_run(self, parent_run_id: str, name: str, dataset: str | None, *, tags: Mapping[str, str],
                   params: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
