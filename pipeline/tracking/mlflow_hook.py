@@ -36,6 +36,7 @@ class MLflowMetricsHook(Hook):
         # the dumped config, the mmengine log or the checkpoint's meta.
         self.tracking_uri, self.run_id = tracking_uri, run_id
         self._sums: dict[str, float] = defaultdict(float)
+        self._validated: set[int] = set()  # epochs whose validation this process logged
         self._count = 0
         self._client = None
 
@@ -57,7 +58,8 @@ class MLflowMetricsHook(Hook):
         from ..runtime.epoch_records import read_epoch_records
         for record in read_epoch_records(os.path.join(runner.work_dir, EPOCHS_FILE)):
             values = {f"val/{k}": v for k, v in record.items() if k != "epoch" and isinstance(v, (int, float))}
-            if record["epoch"] <= runner.epoch and values:
+            # an epoch validated at this resume (`EpochRecordHook.before_train`) is logged already
+            if record["epoch"] <= runner.epoch and values and record["epoch"] not in self._validated:
                 self._log(values, step=record["epoch"])
 
     @master_only
@@ -86,3 +88,4 @@ class MLflowMetricsHook(Hook):
         named = table_metric_names(metrics or {})
         if named:
             self._log({f"val/{name}": value for name, value in named.items()}, step=runner.epoch)
+            self._validated.add(runner.epoch)
