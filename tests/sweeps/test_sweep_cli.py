@@ -38,7 +38,8 @@ def captured_setup(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("argv, grid, study", [
     (["sweep", "k", "--profile", "smoke"], "smoke", "k-smoke"),
-    (["sweep", "temps", "--profile", "tiny"], "tiny", "temps-tiny"),
+    (["sweep", "temps", "--profile", "smoke"], "smoke", "temps-smoke"),
+    (["sweep", "k", "--profile", "tiny"], "tiny", "k-tiny"),
     (["sweep", "k", "--profile", "smoke", "--grid", "paper"], "paper", "k-smoke-grid-paper"),
 ])
 def test_the_grid_follows_the_profile_unless_given(argv, grid, study, captured_setup, mlflow_uri):
