@@ -75,6 +75,21 @@ def test_every_table_exists_in_three_formats_with_the_paper_beside_ours(reproduc
     index = (out / "index.md").read_text()
     assert reproduced["uri"] in index and "Not produced yet" not in index
     assert (out / "feature_shuffle.png").exists() and (out / "detections_0.png").exists()
+    # the Claims section opens the report: every claim with a computed verdict (one seed on smoke:
+    # no interval, so nothing is decided except the counted inference cost)
+    assert index.index("## Claims") < index.index("**Table 1")
+    claims = json.loads((out / "claims.json").read_text())
+    assert len(claims) == 11 and {c["verdict"] for c in claims} <= {"supported", "not resolved", "contradicted"}
+    assert {c["claim"]: c["verdict"] for c in claims}["Inference cost is unchanged"] == "supported"
+    assert "backbone start: MobileNetV2Features" in (out / "table4.md").read_text()
+
+
+def test_the_report_run_carries_the_claims_as_tags_and_artifacts(reproduced):
+    client, runs = reproduced["client"], reproduced["runs"]
+    [report] = [r for r in runs if r.data.tags.get("dsla.node") == "report"]
+    tags = {k: v for k, v in report.data.tags.items() if k.startswith("dsla.claim.")}
+    assert len(tags) == 11 and tags["dsla.claim.inference_cost_is_unchanged"].startswith("supported")
+    assert "claims.md" in {a.path.split("/")[-1] for a in client.list_artifacts(report.info.run_id, "report")}
 
 
 def test_mlflow_holds_stage_runs_with_keys_curves_and_table_children(reproduced):
