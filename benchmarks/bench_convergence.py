@@ -20,6 +20,7 @@ import statistics
 from typing import Sequence
 
 from .common import REPO_ROOT, Goal, Section, cli
+from experiments import tables as defs
 
 PROFILE, DATASET, VARIANTS = "tiny", "crowdhuman", ("baseline", "dsla")
 FRACTION = 0.95
@@ -43,9 +44,9 @@ def epochs_to_reach(curve: Sequence[float], level: float) -> int | None:
 
 def trained_run(variant: str, seed: int, store, tracker) -> dict:
     """One cached train + evaluate: its AP curve, final AP, and whether it was trained now."""
-    from pipeline.graph import Pipeline, definitions, train_and_evaluate
+    from pipeline.graph import Pipeline, train_and_evaluate
 
-    run = definitions().Train(DATASET, variant)
+    run = defs.Train(DATASET, variant)
     train_key = Pipeline(PROFILE).train(run, seed).key
     cached = store.load(train_key).status == "done"
     import torch

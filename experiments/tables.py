@@ -20,61 +20,52 @@ train + evaluate stages, so they share this cache).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
-# The method's defaults: K = 6 (Table 6 text), T^max = 0.6, T^min = 0.4 (Table 7 text).
-DSLA_DEFAULTS = {"K": 6, "t_max": 0.6, "t_min": 0.4}
+from . import knobs
+
 # variant -> (Feature Shuffle, SLA branch), as Table 4's FS / DSLA columns.
 VARIANTS = {"baseline": (False, False), "fs": (True, False), "dsla": (False, True), "dsla_fs": (True, True)}
 DATASETS = ("crowdhuman", "coco")
 PROFILES = ("smoke", "tiny", "paper")
-# Knobs a training run can override (names as in `Train`); anything else comes from the config.
-METHOD_KNOBS = ("K", "t_max", "t_min", "lambda_o2o", "lambda_sla", "S")
 
 
-@dataclass(frozen=True)
-class Train:
-    """One training configuration, trained then evaluated (`None` = the config's value)."""
+def branches(variant: str) -> dict[str, bool]:
+    """Which optional parts a variant has: {"fs": Feature Shuffle, "sla": the SLA branch}."""
+    has_fs, has_sla = VARIANTS[variant]
+    return {"fs": has_fs, "sla": has_sla}
 
-    dataset: str
-    variant: str
-    K: int | None = None
-    t_max: float | None = None
-    t_min: float | None = None
-    lambda_o2o: float | None = None
-    lambda_sla: float | None = None
-    S: int | None = None
 
-    def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASETS}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; expected one of {sorted(VARIANTS)}")
-        has_fs, has_sla = VARIANTS[self.variant]
-        sla_knobs = {k: getattr(self, k) for k in ("K", "t_max", "t_min", "lambda_sla") if getattr(self, k) is not None}
-        if sla_knobs and not has_sla:
-            raise ValueError(f"variant {self.variant!r} has no SLA branch; cannot set {sorted(sla_knobs)}")
-        if self.S is not None and not has_fs:
-            raise ValueError(f"variant {self.variant!r} has no Feature Shuffle; cannot set S")
-        if self.K is not None and not (isinstance(self.K, int) and self.K > 0):
-            raise ValueError(f"K={self.K!r}: the number of soft anchors must be a positive integer")
-        for name in ("t_max", "t_min"):
-            value = getattr(self, name)
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name}={value!r}: a soft-label scale must be in [0, 1]")
-        t_max = DSLA_DEFAULTS["t_max"] if self.t_max is None else self.t_max
-        t_min = DSLA_DEFAULTS["t_min"] if self.t_min is None else self.t_min
-        if has_sla and t_min > t_max:
-            raise ValueError(f"t_min={t_min!r} > t_max={t_max!r}: T^min must not exceed T^max (eq. 4)")
+def _check_train(self) -> None:
+    if self.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASETS}")
+    if self.variant not in VARIANTS:
+        raise ValueError(f"unknown variant {self.variant!r}; expected one of {sorted(VARIANTS)}")
+    knobs.validate(self.knobs(), branches(self.variant), self.variant)
 
-    def overrides(self) -> dict:
-        """The method knobs this run sets: the paper's K/T defaults for SLA variants plus any given.
 
-        Filling the defaults in makes "DSLA with K = 6" the same run (same key) in every table.
-        """
-        values = dict(DSLA_DEFAULTS) if VARIANTS[self.variant][1] else {}
-        values.update({k: getattr(self, k) for k in METHOD_KNOBS if getattr(self, k) is not None})
-        return values
+def _given_knobs(self) -> dict:
+    """The knobs this run sets explicitly."""
+    return {name: getattr(self, name) for name in knobs.NAMES if getattr(self, name) is not None}
+
+
+def _overrides(self) -> dict:
+    """The method knobs this run sets: the paper's defaults for the variant's branches plus any given.
+
+    Filling the defaults in makes "DSLA with K = 6" the same run (same key) in every table.
+    """
+    return {**knobs.paper_defaults(branches(self.variant)), **self.knobs()}
+
+
+# One training configuration, trained then evaluated: `Train(dataset, variant, K=..., t_max=..., ...)`
+# with one optional field per knob of `experiments.knobs.KNOBS` (`None` = the config's value).
+Train = make_dataclass(
+    "Train", [("dataset", str), ("variant", str)]
+    + [(k.name, f"{k.kind.__name__} | None", field(default=None)) for k in knobs.KNOBS],
+    frozen=True,
+    namespace={"__post_init__": _check_train, "knobs": _given_knobs, "overrides": _overrides,
+               "__doc__": "One training configuration, trained then evaluated (`None` = the config's value)."})
+Train.__module__ = __name__  # pickled by reference (worker processes), like a class statement's
 
 
 @dataclass(frozen=True)

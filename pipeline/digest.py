@@ -1,7 +1,10 @@
-"""Fingerprints of what a stage's result depends on besides its parameters: source code and configs.
+"""Fingerprints of the configs a stage reads at run time (its code is covered by the stage's sources,
+see `pipeline.graph.CODE`).
 
-They enter the stage keys as parameters (`code_digest`, `config_digest`), so editing the method's
-code or a config re-runs exactly the stages built from it, and `--dry-run` names the change.
+`config_digest` enters the train and complexity keys as a parameter, so editing a config (or one
+of its `_base_` files) re-runs exactly the stages built from it, and `--dry-run` names the change.
+`data_fingerprint` does the same for real data (annotation bytes, image names and sizes): a
+parameter of the prepare node.
 """
 from __future__ import annotations
 
@@ -12,25 +15,8 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _hash_files(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        name = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path  # a user's own config: absolute
-        digest.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
-
-
-@lru_cache(maxsize=None)
-def source_digest(*paths: str) -> str:
-    """Digest of the Python sources under `paths` (relative to the repository; absent ones skipped)."""
-    files: list[Path] = []
-    for rel in paths:
-        path = REPO_ROOT / rel
-        files += sorted(path.rglob("*.py")) if path.is_dir() else ([path] if path.is_file() else [])
-    return _hash_files(files)
+from . import REPO_ROOT
+from .engine.fingerprint import file_digest, fingerprint
 
 
 def _base_files(config: Path) -> list[str]:
@@ -44,10 +30,8 @@ def _base_files(config: Path) -> list[str]:
 
 @lru_cache(maxsize=None)
 def config_digest(config: str) -> str:
-    """Digest of a config file and, transitively, its local `_base_` files.
-
-    Bases inside installed packages (`mmdet::...`) are covered by the package's version instead.
-    """
+    """Digest of a config file and, transitively, its local `_base_` files (content, with paths
+    relative to the repository), plus the versions of the packages of `pkg::` bases."""
     path = Path(config).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"config {config} does not exist")
@@ -62,23 +46,22 @@ def config_digest(config: str) -> str:
                 packages.add(base.split("::")[0])
             else:
                 todo.append((current.parent / base).resolve())
-    versions = []
+    versions = {}
     for package in sorted(packages):
         try:
-            versions.append(f"{package}=={version(package)}")
+            versions[package] = version(package)
         except PackageNotFoundError:
-            versions.append(f"{package}==?")
-    return hashlib.sha256((_hash_files(sorted(files)) + ",".join(versions)).encode()).hexdigest()[:12]
+            versions[package] = "?"
+    # the repository's files by their path in it (two clones share digests); a user's own config by its absolute path
+    files_by_name = {(path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)):
+                     file_digest(path) for path in files}
+    return fingerprint({"files": files_by_name, "packages": versions}, length=12)
 
 
 @lru_cache(maxsize=256)
 def _file_content_digest(path: str, size: int, mtime_ns: int) -> str:
     """sha256 of a file's bytes (cached per process by path, size and modification time)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path)
 
 
 def data_fingerprint(root: str | Path, annotations: list[str], image_folders: list[str]) -> str:

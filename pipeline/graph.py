@@ -14,44 +14,44 @@ with its parameters and gets the cached result when that point has been run befo
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
-from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 
-from . import profiles
-from .digest import REPO_ROOT, config_digest, data_fingerprint, source_digest
-from .engine import Node, Stage
+from experiments import tables as defs
+
+from . import REPO_ROOT, profiles
+from .digest import config_digest, data_fingerprint
+from .engine import CodeScope, Node, Stage
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
 
-PREPARE = Stage("prepare", prepare.prepare, version=2, check=prepare.check_prepared)
-TRAIN = Stage("train", train.train, version=1, check=train.check_result)
-EVALUATE = Stage("evaluate", evaluate.evaluate, version=1)
-COMPLEXITY = Stage("complexity", complexity.complexity, version=1)
-TABLE = Stage("table", table.make_table, version=1)
-FIGURE = Stage("figure", figure.figure4, version=1)
-QUALITATIVE = Stage("qualitative", qualitative.qualitative, version=1)
-REPORT = Stage("report", report.report, version=1)
+# What enters the stage keys as code (see pipeline/README.md, "Keys and caching"): the sources a
+# stage's module imports within these packages, found by `CodeScope`, except WATCH_ONLY: code that
+# only watches a run (MLflow tracking, progress bars, console output, the sweeps' pruning hook)
+# and never changes a number, so editing it re-runs nothing.
+WATCH_ONLY = ("pipeline.tracking", "pipeline.runtime.console", "pipeline.sweeps.pruning_hook")
+CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclude=WATCH_ONLY)
 
-# The code each stage's result depends on (its digest is part of the stage key).
-CODE = {
-    "prepare": ("dsla/datasets",),
-    "train": ("dsla/models", "dsla/datasets", "dsla/engine"),
-    "evaluate": ("dsla/evaluation",),
-    "complexity": ("dsla/models", "dsla/analysis"),
-}
+PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE)
+# Invisible to the import walk: configs load `dsla` through mmengine's custom_imports, the train
+# stage registers its hooks by name (`HOOK_MODULES`: the watch-only ones drop out by WATCH_ONLY),
+# launched trainings run `python -m pipeline.runtime.train_worker`.
+TRAIN = Stage("train", train.train, check=train.check_result, code=CODE,
+              also=("dsla", "pipeline.runtime.train_worker", *train.HOOK_MODULES))
+EVALUATE = Stage("evaluate", evaluate.evaluate, code=CODE, also=("dsla",))
+COMPLEXITY = Stage("complexity", complexity.complexity, code=CODE, also=("dsla",))
+TABLE = Stage("table", table.make_table, code=CODE)
+FIGURE = Stage("figure", figure.figure4, code=CODE)
+QUALITATIVE = Stage("qualitative", qualitative.qualitative, code=CODE, also=("dsla",))
+REPORT = Stage("report", report.report, code=CODE)
 
 
-@lru_cache(maxsize=1)
-def definitions() -> ModuleType:
-    """`experiments/tables.py`, the declarative table definitions (not an installed package)."""
-    path = REPO_ROOT / "experiments" / "tables.py"
-    spec = importlib.util.spec_from_file_location("dsla_experiment_tables", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+def key_path(path: str | Path) -> str:
+    """A path as it enters a key: relative to the working directory when inside it (two clones of
+    one commit, each run in its own folder, share keys), else absolute (data outside both)."""
+    absolute = Path(path).resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
 
 
 def config_path(profile: str, variant: str, dataset: str) -> Path:
@@ -63,7 +63,6 @@ class Pipeline:
 
     def __init__(self, profile: str = "tiny", *, data_root: str | Path | None = None, seeds: int | None = None,
                  data_dir: str | Path = "data", curves: str = "figure"):
-        defs = definitions()
         if profile not in defs.PROFILES:
             raise ValueError(f"unknown profile {profile!r}; expected one of {defs.PROFILES}")
         if profile == "paper" and data_root is None:
@@ -80,8 +79,8 @@ class Pipeline:
         if curves not in ("figure", "all"):
             raise ValueError(f"curves={curves!r}: expected 'figure' or 'all'")
         self.curves = curves
-        self.data_root = str(Path(data_root).resolve()) if data_root else None
-        self.data_dir = Path(data_dir).resolve()
+        self.data_root = key_path(data_root) if data_root else None
+        self.data_dir = key_path(data_dir)
         self.tables = defs.tables(profile)
         self.figure = defs.FIGURE4
         self._nodes: dict[tuple, Node] = {}
@@ -94,10 +93,9 @@ class Pipeline:
     # --- stages -----------------------------------------------------------------------------
     def prepare(self, dataset: str) -> Node:
         synthetic = None if self.data_root else profiles.SYNTHETIC[self.profile][dataset]
-        root = self.data_root or str(self.data_dir / self.profile / profiles.PRESET[dataset])
+        root = self.data_root or f"{self.data_dir}/{self.profile}/{profiles.PRESET[dataset]}"
         params = {"profile": self.profile, "dataset": dataset, "data_root": root, "synthetic": synthetic,
-                  "curve_images": profiles.CURVE_IMAGES.get(self.profile) if synthetic else None,
-                  "code_digest": source_digest(*CODE["prepare"])}
+                  "curve_images": profiles.CURVE_IMAGES.get(self.profile) if synthetic else None}
         if synthetic is None:  # real data: the key covers its content, not only its path
             folder = Path(root) / profiles.REAL_LAYOUT[dataset][0]
             params["data_fingerprint"] = data_fingerprint(folder, list(profiles.REAL_ANNOTATIONS[dataset]),
@@ -112,15 +110,15 @@ class Pipeline:
             f"train:{run.dataset}/{run.variant}{tag}/seed{seed}", TRAIN,
             {"profile": self.profile, "dataset": run.dataset, "variant": run.variant, "seed": seed,
              "overrides": overrides, "config": str(config.relative_to(REPO_ROOT)),
-             "val_every_epoch": self.curves == "all" or definitions().curve_run(run),
-             "config_digest": config_digest(str(config)), "code_digest": source_digest(*CODE["train"])},
+             "val_every_epoch": self.curves == "all" or defs.curve_run(run),
+             "config_digest": config_digest(str(config))},
             inputs={"prepared": self.prepare(run.dataset)}))
 
     def evaluate(self, run, seed: int = 0) -> Node:
         trained = self.train(run, seed)
         return self._node(("evaluate", run, seed), lambda: Node(
             trained.name.replace("train:", "evaluate:", 1), EVALUATE,
-            {"profile": self.profile, "dataset": run.dataset, "code_digest": source_digest(*CODE["evaluate"])},
+            {"profile": self.profile, "dataset": run.dataset},
             inputs={"trained": trained, "prepared": self.prepare(run.dataset)}))
 
     def complexity(self, spec) -> Node:
@@ -128,12 +126,10 @@ class Pipeline:
         return self._node(("complexity", spec), lambda: Node(
             f"complexity:{spec.dataset}/{spec.variant}/{spec.phase}", COMPLEXITY,
             {"profile": self.profile, "dataset": spec.dataset, "variant": spec.variant, "phase": spec.phase,
-             "config": str(config.relative_to(REPO_ROOT)), "config_digest": config_digest(str(config)),
-             "code_digest": source_digest(*CODE["complexity"])}))
+             "config": str(config.relative_to(REPO_ROOT)), "config_digest": config_digest(str(config))}))
 
     def row_inputs(self, row) -> dict[str, Node]:
         """The nodes behind one table row: one per seed for trained rows."""
-        defs = definitions()
         if isinstance(row.source, defs.Density):
             return {row.id: self.prepare(row.source.dataset)}
         if isinstance(row.source, defs.Complexity):
@@ -142,7 +138,7 @@ class Pipeline:
 
     def seeds_of(self, run) -> int:
         """Seeds a trained row gets: `self.seeds` for the runs behind the main claims, else one."""
-        return self.seeds if definitions().claim_run(run) else 1
+        return self.seeds if defs.claim_run(run) else 1
 
     def table(self, name: str) -> Node:
         table = self.tables[name]
@@ -150,7 +146,7 @@ class Pipeline:
         for row in table.rows:
             inputs.update(self.row_inputs(row))
         params = {"profile": self.profile, "table": name, "dataset": table.dataset}
-        if any(isinstance(row.source, definitions().Train) for row in table.rows):
+        if any(isinstance(row.source, defs.Train) for row in table.rows):
             params["seeds"] = self.seeds  # only tables of trained rows have seeds (Table 1 and 5 do not)
         return self._node(("table", name), lambda: Node(f"{name}", TABLE, params, inputs=inputs))
 
@@ -162,7 +158,6 @@ class Pipeline:
             inputs=inputs))
 
     def qualitative(self) -> Node:
-        defs = definitions()
         baseline, dsla = defs.Train("crowdhuman", "baseline"), defs.Train("crowdhuman", "dsla_fs")
         return self._node(("qualitative",), lambda: Node(
             "qualitative", QUALITATIVE, {"profile": self.profile, "dataset": "crowdhuman"},
@@ -254,12 +249,12 @@ def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | No
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     dataset = config_dataset(cfg)
-    in_profiles = path.parent.parent == REPO_ROOT / "experiments" / "configs" and path.parent.name in definitions().PROFILES
+    in_profiles = path.parent.parent == REPO_ROOT / "experiments" / "configs" and path.parent.name in defs.PROFILES
     options = "".join(f" {k}={v}" for k, v in sorted((cfg_options or {}).items()))
     params = {"profile": profile or (path.parent.name if in_profiles else "custom"), "dataset": dataset,
               "variant": path.stem, "seed": seed, "overrides": {},
               "config": str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path),
-              "config_digest": config_digest(str(path)), "code_digest": source_digest(*CODE["train"])}
+              "config_digest": config_digest(str(path))}
     if cfg_options:
         params["cfg_options"] = dict(sorted(cfg_options.items()))
     inputs = {}

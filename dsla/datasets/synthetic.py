@@ -55,9 +55,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from . import coco_format, density, drawing, files, odgt
 from .coco_format import odgt_to_coco
 from .density import coco_density, odgt_density
-from . import drawing
 from .drawing import Drawing, occluder, paint, person, random_colour, shade, shape
 from .files import atomic_write_json, atomic_write_text
 from .odgt import dump_odgt
@@ -368,11 +368,18 @@ def output_files(out_dir: Path) -> list[Path]:
     return [out_dir / n for n in names] + [out_dir / "density.json"]
 
 
+# The project modules whose code shapes the generated files: this one and every `dsla` module it
+# imports, transitively (tests/datasets/test_synthetic.py checks the list against the import graph
+# with the pipeline's own `CodeScope`; `dsla` cannot import the pipeline's fingerprint helper).
+GENERATOR_MODULES = (coco_format, density, drawing, files, odgt)
+
+
 def _code_digest() -> str:
-    """Hash of the generator's source: a changed drawing invalidates cached datasets."""
+    """Hash of the generator's sources (by module name and content): changed code invalidates
+    cached datasets."""
     digest = hashlib.sha256()
-    for module in (drawing, sys.modules[__name__]):
-        digest.update(Path(module.__file__).read_bytes())
+    for module in sorted((*GENERATOR_MODULES, sys.modules[__name__]), key=lambda m: m.__name__):
+        digest.update(module.__name__.encode() + b"\0" + Path(module.__file__).read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 

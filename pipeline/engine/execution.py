@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from .fingerprint import changed_files
 from .nodes import Node, StageContext
 from . import interrupts
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, Record, ResultStore
@@ -94,11 +95,7 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
     store.mark_running(key)
     ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker,
                        settings=dict(settings or {}))
-    record: dict[str, Any] = {
-        "node": node.name, "stage": node.stage.name, "version": node.stage.version,
-        "params": node.params, "inputs": {arg: up.key for arg, up in node.inputs.items()},
-        "started": time.time(),
-    }
+    record: dict[str, Any] = {**node.provenance(), "started": time.time()}
     try:
         run_ctx = tracker.stage_run(node, key) if tracker is not None else contextlib.nullcontext()
         with run_ctx as run_id:
@@ -248,8 +245,10 @@ def _why_new_key(node: Node, last: dict | None) -> str:
     if last["key"] == node.key:
         return "missing: its result was deleted"
     reasons = []
-    if last.get("version") != node.stage.version:
-        reasons.append(f"stage version {last.get('version')} -> {node.stage.version}")
+    changed_code = changed_files(last.get("code"), node.stage.sources)
+    if changed_code:
+        shown = ", ".join(changed_code[:4]) + (f" and {len(changed_code) - 4} more" if len(changed_code) > 4 else "")
+        reasons.append(f"code changed: {shown}")
     changed = _diff(_flatten(last.get("params", {})), _flatten(json.loads(json.dumps(node.params))))
     if changed:
         reasons.append("param changed: " + ", ".join(changed))

@@ -1,9 +1,12 @@
 """Stages, nodes and their keys.
 
-- A `Stage` is a named plain function `func(ctx, **params, **inputs) -> dict`.
+- A `Stage` is a named plain function `func(ctx, **params, **inputs) -> dict`. With a `CodeScope`
+  its `sources` are the project files its module imports, found automatically
+  (`pipeline.engine.fingerprint`), plus every module of the packages named in `also`.
 - A `Node` binds a stage to JSON parameters and to upstream nodes (its inputs, by argument name).
-  Its key hashes the stage's name and version, its parameters and its upstream keys, so changing a
-  parameter changes this node's key and the keys of everything downstream — and nothing else.
+  Its key hashes the stage's name, the content of its sources, its parameters and its upstream
+  keys: changing a parameter or a source file changes this node's key and the keys of everything
+  downstream — and nothing else. There is no hand-kept version number.
 """
 from __future__ import annotations
 
@@ -14,20 +17,34 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .fingerprint import CodeScope, fingerprint
+
 
 @dataclass(frozen=True)
 class Stage:
-    """A unit of work: `func(ctx, **params, **inputs)` returns a JSON-serialisable dict.
-
-    Bump `version` when the function's meaning changes, so earlier results are not reused.
-    """
+    """A unit of work: `func(ctx, **params, **inputs)` returns a JSON-serialisable dict."""
 
     name: str
     func: Callable[..., dict]
-    version: int = 1
     # Whether a recorded result can still be used (e.g. the files it names are intact): None if
     # so, else the reason; a rejected result counts as incomplete and the stage runs again.
     check: Callable[[dict], str | None] | None = None
+    # Where the stage's code lives: its module's imports are followed within the scope's packages.
+    code: CodeScope | None = None
+    # Packages (or modules) used without a visible import, all of whose sources count (e.g. "dsla",
+    # which training configs load through mmengine's custom_imports).
+    also: tuple[str, ...] = ()
+
+    @cached_property
+    def sources(self) -> dict[str, str]:
+        """`{source file relative to the project root: content digest}` this stage's key covers."""
+        if self.code is None:
+            return {}
+        return self.code.digests(self.func.__module__, also=self.also)
+
+    @cached_property
+    def code_fingerprint(self) -> str:
+        return fingerprint(self.sources) if self.sources else ""
 
 
 class Node:
@@ -48,14 +65,20 @@ class Node:
 
     @cached_property
     def key(self) -> str:
-        """sha256 of stage name, version, parameters and upstream keys (first 16 hex digits)."""
+        """sha256 of stage name, its sources' content, parameters and upstream keys (16 hex digits)."""
         identity = {
             "stage": self.stage.name,
-            "version": self.stage.version,
+            "code": self.stage.code_fingerprint,
             "params": json.loads(self._canonical_params),
             "inputs": {arg: node.key for arg, node in sorted(self.inputs.items())},
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+    def provenance(self) -> dict[str, Any]:
+        """What its record says about how the node was made: name, stage, the digests of its
+        sources, parameters and input keys (the store's index keeps it for the dry-run reasons)."""
+        return {"node": self.name, "stage": self.stage.name, "code": self.stage.sources, "params": self.params,
+                "inputs": {arg: node.key for arg, node in self.inputs.items()}}
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, key={self.key})"

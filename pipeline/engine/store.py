@@ -111,7 +111,7 @@ class ResultStore:
             path.rename(path.with_name(f"{path.name}.damaged-{os.getpid()}-{time.time_ns()}"))
         write_json_atomic(path, payload)
         self.running_path(key).unlink(missing_ok=True)
-        index = {name: payload[name] for name in ("key", "node", "stage", "version", "params", "inputs", "status")}
+        index = {name: payload.get(name) for name in ("key", "node", "stage", "code", "params", "inputs", "status")}
         write_json_atomic(self.root / "index" / _node_file_name(payload["node"]), index)
 
     def last_run_of(self, node_name: str) -> dict[str, Any] | None:

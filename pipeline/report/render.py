@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..digest import REPO_ROOT
+from .. import REPO_ROOT
 
 PAPER_DIR = REPO_ROOT / "reports" / "paper"
 QUOTED = "quoted from the paper"

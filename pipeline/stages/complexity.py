@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..runtime.console import console_to
-from ..digest import REPO_ROOT
+from .. import REPO_ROOT
 
 DEFAULT_SHAPE = (800, 1333)  # mmdet's usual test scale (H, W), when the config names none
 
@@ -24,7 +24,7 @@ def test_input_shape(cfg) -> tuple[int, int]:
 
 
 def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, config: str,
-               config_digest: str, code_digest: str) -> dict:
+               config_digest: str) -> dict:
     from mmengine.config import Config
 
     from dsla.analysis.complexity import model_complexity

@@ -87,7 +87,7 @@ def _numpy(value):
     return value.numpy() if hasattr(value, "numpy") else value
 
 
-def evaluate(ctx, *, profile: str, dataset: str, code_digest: str, trained: dict, prepared: dict) -> dict:
+def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) -> dict:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     limit_threads(ctx.settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from pathlib import Path
+from experiments import tables as defs
 
 
 def curves_per_seed(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
@@ -35,10 +36,9 @@ def curves_from(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, 
 
 
 def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> dict:
-    from ..graph import definitions
     from ..report.plots import convergence_epoch, plot_figure4
 
-    spec = definitions().FIGURE4
+    spec = defs.FIGURE4
     panels = curves_from(inputs)
     png = plot_figure4(panels, Path(ctx.work_dir) / f"{figure}.png", f"{spec.title} — profile {profile}",
                        order=[dataset for dataset, _ in spec.panels])

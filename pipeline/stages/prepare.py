@@ -53,7 +53,7 @@ def check_prepared(result: dict) -> str | None:
 
 
 def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic: dict | None,
-            code_digest: str, curve_images: int | None = None, data_fingerprint: str | None = None) -> dict:
+            curve_images: int | None = None, data_fingerprint: str | None = None) -> dict:
     """`data_fingerprint` (real data only) is there for the key: the content the graph saw."""
     from dsla.datasets.density import file_density
 

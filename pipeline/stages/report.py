@@ -10,7 +10,8 @@ import string
 import time
 from pathlib import Path
 
-from ..digest import REPO_ROOT
+from .. import REPO_ROOT
+from experiments import tables as defs
 
 TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
 QUALITATIVE_SECTION = (
@@ -38,14 +39,13 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
                  tracking_uri: str, commit: str, qualitative: dict | None = None,
                  stale: list[str] = ()) -> list[Path]:
     """Render every table and the figure that has a result; list what is missing or stale in index.md."""
-    from ..graph import definitions
     from ..report.claims import claims_json, claims_markdown, decide_claims
     from ..report.plots import plot_figure4
     from ..tracking.redact import redact
     from ..report.render import display_frame, markdown, table_frame, write_table
     from .table import paper_grid_ids
 
-    specs = definitions().tables(profile)
+    specs = defs.tables(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     files, sections, missing = [], [], []
     for name, spec in specs.items():
@@ -57,7 +57,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         sections.append((out_dir / f"{name}.md").read_text())
     figure_png, figure_caption, convergence = "figure4.png", "(Figure 4 has not been produced yet.)", ""
     if figure is not None:
-        spec = definitions().FIGURE4
+        spec = defs.FIGURE4
         files.append(plot_figure4(figure["panels"], out_dir / "figure4.png", f"{spec.title} — profile {profile}",
                                   order=[dataset for dataset, _ in spec.panels]))
         figure_caption = figure["caption"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from experiments import tables as defs
 
 PERCENT = ("AP", "MR2", "JI", "Recall", "AP50", "AP75")  # fractions in our results, percent in tables
 
@@ -73,15 +74,13 @@ def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
 
 def paper_grid_ids(table: str) -> set[str]:
     """Row ids the paper profile runs for `table` (the full grids)."""
-    from ..graph import definitions
-    return {row.id for row in definitions().tables("paper")[table].rows}
+    return {row.id for row in defs.tables("paper")[table].rows}
 
 
 def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, **inputs) -> dict:
-    from ..graph import definitions
     from ..report.render import table_frame, write_table
 
-    spec = definitions().tables(profile)[table]
+    spec = defs.tables(profile)[table]
     rows = aggregate_rows(spec, inputs)
     text = caption(spec, profile, seeds, rows)
     files = write_table(table_frame(spec, rows, paper_grid_ids(table)), Path(ctx.work_dir), table, text)

@@ -2,7 +2,7 @@
 
 The config is loaded as written, then only these keys are changed (the contract with the
 method's configs): the data roots of every dataloader and evaluator (to the prepared data), the
-method knobs of the run (`OVERRIDE_KEYS`), `randomness.seed`, `work_dir = work_dirs/<key>/`,
+method knobs of the run (`experiments.knobs`), `randomness.seed`, `work_dir = work_dirs/<key>/`,
 validation after every epoch (Figure 4 needs the curve), and three hooks: `EpochSeedHook` (each
 epoch's randomness from (seed, epoch), so a resumed run equals an uninterrupted one),
 `EpochRecordHook` (the per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same
@@ -24,34 +24,19 @@ import os
 import zipfile
 from pathlib import Path
 
+from experiments import knobs
+
+from .. import REPO_ROOT
 from ..runtime import launch
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
-from ..digest import REPO_ROOT
 
-# Table knob -> config key (see the brief's list of overridable keys).
-OVERRIDE_KEYS = {
-    "K": "model.bbox_head.num_soft_anchors",
-    "t_max": "model.bbox_head.t_max",
-    "t_min": "model.bbox_head.t_min",
-    "lambda_o2o": "model.bbox_head.lambda_o2o",
-    "lambda_sla": "model.bbox_head.lambda_sla",
-}
 EPOCHS_FILE = "epochs.jsonl"
 # The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
 # know them, so the training config names them in `custom_imports` (a launched worker imports them
 # while loading the dumped config) and an in-process training imports them here (`register_hooks`).
 HOOK_MODULES = ("pipeline.runtime.epoch_records", "pipeline.tracking.mlflow_hook", "pipeline.sweeps.pruning_hook")
 CONFIG_FILE = "config.py"
-
-
-def _has_key(cfg, dotted: str) -> bool:
-    node = cfg
-    for part in dotted.split("."):
-        if not hasattr(node, "get") or part not in node:
-            return False
-        node = node[part]
-    return True
 
 
 def _dataset_dicts(cfg):
@@ -92,38 +77,6 @@ def set_curve_annotations(cfg, data_root: str, curve_ann: str) -> None:
             metric["ann_file"] = data_root + curve_ann
 
 
-def apply_overrides(cfg, overrides: dict, config: str) -> None:
-    """Set the run's method knobs; a knob the config does not have is an error naming both."""
-    merge = {}
-    for knob, value in overrides.items():
-        if knob == "S":
-            necks = cfg.model.get("neck")
-            shuffles = [n for n in (necks if isinstance(necks, (list, tuple)) else [necks])
-                        if n and n.get("type") == "FeatureShuffle"]
-            if not shuffles:
-                raise ValueError(f"{config}: S={value} given but the model has no FeatureShuffle neck")
-            for neck in shuffles:
-                neck["shuffle_channels"] = value
-            continue
-        if knob not in OVERRIDE_KEYS:
-            raise ValueError(f"{config}: unknown method knob {knob!r}; known: {sorted(OVERRIDE_KEYS) + ['S']}")
-        if not _has_key(cfg, OVERRIDE_KEYS[knob]):
-            raise ValueError(f"{config}: {knob}={value} given but the config has no {OVERRIDE_KEYS[knob]}")
-        merge[OVERRIDE_KEYS[knob]] = value
-    cfg.merge_from_dict(merge)
-
-
-def effective_knobs(cfg) -> dict:
-    """The method knobs the run trains with, overridden or from the config (for MLflow params)."""
-    head = cfg.model.bbox_head
-    knobs = {knob: head[key.rsplit(".", 1)[1]] for knob, key in OVERRIDE_KEYS.items() if key.rsplit(".", 1)[1] in head}
-    necks = cfg.model.get("neck")
-    for neck in necks if isinstance(necks, (list, tuple)) else [necks]:
-        if neck and neck.get("type") == "FeatureShuffle":
-            knobs["S"] = neck["shuffle_channels"]
-    return knobs
-
-
 def absolute_data_roots(cfg) -> None:
     """The config's own data roots (and its evaluators' annotation files) made absolute, from the
     working directory, so a launched worker (started in the repository) reads the same files."""
@@ -152,7 +105,7 @@ def build_config(*, config: str, data_root: str | None, overrides: dict, seed: i
         set_data_root(cfg, data_root)
     else:
         absolute_data_roots(cfg)
-    apply_overrides(cfg, overrides, config)
+    knobs.apply(cfg, overrides, config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.randomness = dict(seed=seed, deterministic=False)
@@ -259,7 +212,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
-          config_digest: str, code_digest: str, prepared: dict | None = None, val_every_epoch: bool = True,
+          config_digest: str, prepared: dict | None = None, val_every_epoch: bool = True,
           cfg_options: dict | None = None, data: dict | None = None) -> dict:
     """Train; `prepared` (the prepare stage's result) gives the data, or, without it, the
     config's own data roots (`data`: their description and the digest that keys them)."""
@@ -282,7 +235,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     config_file = work_dir / CONFIG_FILE
     cfg.dump(str(config_file))
     if ctx.run_id:
-        ctx.tracker.log_params(ctx.run_id, {**effective_knobs(cfg), "backbone_weights": weights})
+        ctx.tracker.log_params(ctx.run_id, {**knobs.effective(cfg), "backbone_weights": weights})
         ctx.tracker.log_artifacts(ctx.run_id, [config_file])
 
     launcher = ctx.settings.get("launcher", "none")

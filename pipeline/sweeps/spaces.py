@@ -15,7 +15,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass
 
-from ..graph import definitions
+from experiments import tables as defs
 
 KINDS = ("k", "temps", "search")
 GRID_TABLES = {"k": "table6", "temps": "table7"}
@@ -60,7 +60,7 @@ class Sweep:
 
     def ranges(self) -> dict[str, tuple]:
         """The search's bounds: K over the paper's K grid, both temperatures over its T range."""
-        grids = definitions().GRIDS[self.grid_profile]
+        grids = defs.GRIDS[self.grid_profile]
         temperatures = [t for pair in grids.T for t in pair]
         return {"K": (min(grids.K), max(grids.K)), "T": (min(temperatures), max(temperatures))}
 
@@ -106,7 +106,6 @@ class Sweep:
 
 def make_sweep(kind: str, profile: str, grid: str = "paper") -> Sweep:
     """The sweep `kind` of `profile`; `grid` names the profile whose grid (or ranges) it covers."""
-    defs = definitions()
     if kind not in KINDS:
         raise ValueError(f"unknown sweep {kind!r}; expected one of {KINDS}")
     for name in (profile, grid):

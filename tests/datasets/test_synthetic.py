@@ -181,3 +181,14 @@ def test_sparse_preset_is_multi_class_without_overlaps(sparse_dir):
         boxes, _ = record_boxes(record)
         assert overlapping_pairs(boxes, threshold=0.1) == 0
         assert (boxes[:, :2] >= 0).all() and (boxes[:, 2:] <= 128).all()
+
+
+def test_the_cache_stamp_covers_every_module_the_generator_imports():
+    """The generator's code digest lists its modules by hand (dsla cannot import the pipeline's
+    fingerprint helper); the pipeline's import walk checks that list is complete."""
+    from pipeline import REPO_ROOT
+    from pipeline.engine import CodeScope
+
+    walked = set(CodeScope(REPO_ROOT, ("dsla",)).modules("dsla.datasets.synthetic"))
+    packages = {"dsla", "dsla.datasets"}  # their __init__ registers mmdet classes; not followed
+    assert walked - packages == {m.__name__ for m in (*synthetic.GENERATOR_MODULES, synthetic)}

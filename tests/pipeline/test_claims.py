@@ -187,10 +187,10 @@ def evaluate_result(ap, mr2, seed):
 
 
 def test_tables_keep_every_seed_and_show_the_paired_difference(tmp_path):
-    from pipeline.graph import definitions
+    from experiments import tables as defs
     from pipeline.report.render import display_frame, table_frame
     from pipeline.stages.table import aggregate_rows, caption
-    spec = definitions().tables("tiny")["table4"]
+    spec = defs.tables("tiny")["table4"]
     inputs = {}
     for seed, base in enumerate((0.60, 0.64, 0.68)):
         inputs[f"baseline@seed{seed}"] = evaluate_result(base, 0.80, seed)

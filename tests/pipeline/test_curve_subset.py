@@ -21,11 +21,12 @@ def test_curve_subset_files_keep_the_first_images(tmp_path):
 @pytest.mark.slow
 def test_training_validates_on_the_curve_subset_and_evaluate_on_all(tmp_path, monkeypatch):
     from pipeline.engine import ResultStore, run
-    from pipeline.graph import Pipeline, definitions
+    from experiments import tables as defs
+    from pipeline.graph import Pipeline
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(profiles.CURVE_IMAGES, "smoke", 2)
-    node = Pipeline("smoke").evaluate(definitions().Train("crowdhuman", "baseline"))
+    node = Pipeline("smoke").evaluate(defs.Train("crowdhuman", "baseline"))
     outcome = run([node], ResultStore(".pipeline"), settings={"progress": False, "threads": 1}).outcomes[node.key]
     assert outcome.result is not None, outcome.error
     trained = node.inputs["trained"]

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from experiments import tables as defs
 
-from pipeline.graph import definitions
 
-defs = definitions()
+
 
 
 def test_default_knobs_make_the_same_run_in_every_table():

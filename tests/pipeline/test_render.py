@@ -5,12 +5,13 @@ import math
 
 import pandas as pd
 
-from pipeline.graph import definitions
+
 from pipeline.report.plots import convergence_epoch, plot_figure4
 from pipeline.report.render import NOT_RUN, QUOTED, table_frame, write_table
 from pipeline.stages.table import aggregate_rows, caption
+from experiments import tables as defs
 
-tables = definitions().tables("tiny")
+tables = defs.tables("tiny")
 
 
 def evaluate_result(ap, mr2, recall, run_id):

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from pipeline import cli
-from pipeline.graph import Pipeline, definitions
+from pipeline.graph import Pipeline
 from pipeline.report.render import paper_frame
 from pipeline.engine.store import ResultStore
+from experiments import tables as defs
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ def test_both_runs_succeed_and_the_second_trains_nothing(reproduced):
 
 def test_every_table_exists_in_three_formats_with_the_paper_beside_ours(reproduced):
     out = reproduced["dir"] / "reports" / "out" / "smoke"
-    tables = definitions().tables("smoke")
+    tables = defs.tables("smoke")
     for name, table in tables.items():
         for ext in ("md", "csv", "tex"):
             assert (out / f"{name}.{ext}").stat().st_size > 0, f"{name}.{ext}"
@@ -139,7 +140,7 @@ def test_a_changed_knob_would_rerun_only_its_own_runs(reproduced, monkeypatch):
     from pipeline import engine
     pipeline = Pipeline("smoke")
     store = ResultStore(".pipeline")
-    changed = definitions().Train("crowdhuman", "dsla_fs", K=5)
+    changed = defs.Train("crowdhuman", "dsla_fs", K=5)
     todo = [i.node.name for i in engine.plan([pipeline.evaluate(changed)], store) if i.action == "run"]
     assert todo == ["train:crowdhuman/dsla_fs,K=5,t_max=0.6,t_min=0.4/seed0",
                     "evaluate:crowdhuman/dsla_fs,K=5,t_max=0.6,t_min=0.4/seed0"]

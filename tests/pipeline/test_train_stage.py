@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from experiments import tables as defs
 from pipeline import engine, profiles
 from pipeline.digest import REPO_ROOT
-from pipeline.graph import Pipeline, definitions
+from pipeline.graph import Pipeline
 from pipeline.engine.store import DONE, ResultStore
 
 pytestmark = pytest.mark.slow
@@ -43,7 +44,7 @@ def wait_for(condition, timeout: float, what: str, process=None) -> None:
 
 def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    node = Pipeline("smoke").train(definitions().Train("crowdhuman", "baseline"))
+    node = Pipeline("smoke").train(defs.Train("crowdhuman", "baseline"))
     work_dir = tmp_path / "work_dirs" / node.key
     epochs_file = work_dir / "epochs.jsonl"
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
@@ -72,7 +73,7 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path, monkeypatc
 def test_torchrun_with_two_gloo_processes_trains_like_one_process(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     pipeline = Pipeline("smoke")
-    node = pipeline.train(definitions().Train("crowdhuman", "dsla_fs"))
+    node = pipeline.train(defs.Train("crowdhuman", "dsla_fs"))
     store = ResultStore(".pipeline")
     report = engine.run([node], store, settings={"progress": False, "launcher": "pytorch", "nproc": 2})
     outcome = report.outcomes[node.key]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline import cli
-from pipeline.graph import definitions
+from experiments import tables as defs
+
 
 
 @pytest.fixture
@@ -26,13 +27,13 @@ def workdir(tmp_path, monkeypatch):
 def test_bad_training_configuration_names_the_value(knobs, named):
     values = {"dataset": "crowdhuman", "variant": "dsla", **knobs}
     with pytest.raises(ValueError) as error:
-        definitions().Train(**values)
+        defs.Train(**values)
     message = str(error.value)
     assert named in message and "\n" not in message
 
 
 def test_good_configurations_are_accepted():
-    Train = definitions().Train
+    Train = defs.Train
     assert Train("crowdhuman", "dsla", K=1, t_min=0.5, t_max=0.5).overrides() == {"K": 1, "t_max": 0.5, "t_min": 0.5}
     assert Train("coco", "baseline").overrides() == {}
 

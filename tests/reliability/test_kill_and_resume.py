@@ -12,9 +12,10 @@ import time
 
 import pytest
 
+from experiments import tables as defs
 from pipeline import engine
 from pipeline.digest import REPO_ROOT
-from pipeline.graph import Pipeline, definitions
+from pipeline.graph import Pipeline
 from pipeline.engine.store import DONE, MISSING, ResultStore
 from pipeline.tracking import Tracker
 
@@ -33,7 +34,7 @@ engine.run([node], ResultStore(".pipeline"), tracker=Tracker(sys.argv[1], "smoke
 
 
 def train_node():
-    return Pipeline("smoke").train(definitions().Train("crowdhuman", "dsla_fs"))
+    return Pipeline("smoke").train(defs.Train("crowdhuman", "dsla_fs"))
 
 
 def test_kill_9_mid_training_then_run_again_equals_an_uninterrupted_run(tmp_path, monkeypatch):

@@ -11,9 +11,10 @@ from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
 from pipeline import engine
-from pipeline.graph import Pipeline, definitions
+from pipeline.graph import Pipeline
 from pipeline.engine.store import FAILED, ResultStore
 from pipeline.tracking import Tracker
+from experiments import tables as defs
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ class DivergeAtSecondIterationHook(Hook):
 def test_non_finite_loss_fails_its_stage_skips_dependents_and_spares_independent_stages(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     pipeline = Pipeline("smoke")
-    run = definitions().Train("crowdhuman", "baseline")
+    run = defs.Train("crowdhuman", "baseline")
     train, evaluate, independent = pipeline.train(run), pipeline.evaluate(run), pipeline.prepare("coco")
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "smoke", commit="test")
     report = engine.run([evaluate, independent], ResultStore(".pipeline"), tracker=tracker,

@@ -16,7 +16,8 @@ import pytest
 
 from pipeline import cli, engine
 from pipeline.engine.store import DONE, FAILED, INCOMPLETE, ResultStore
-from pipeline.graph import Pipeline, definitions
+from experiments import tables as defs
+from pipeline.graph import Pipeline
 
 
 def person(x):
@@ -49,14 +50,14 @@ def test_an_edited_real_annotation_file_re_prepares_and_retrains(tmp_path):
     store = ResultStore(tmp_path / "store")
     first = prepare_node(root)
     assert run(first, store, tmp_path).result["density"]["objects"] == 1
-    train_before = Pipeline("paper", data_root=root).train(definitions().Train("crowdhuman", "baseline"))
+    train_before = Pipeline("paper", data_root=root).train(defs.Train("crowdhuman", "baseline"))
 
     write_crowdhuman(root, train_boxes=3)  # same path, new content
     second = prepare_node(root)
     assert second.key != first.key
     outcome = run(second, store, tmp_path)
     assert outcome.status == DONE and outcome.result["density"]["objects"] == 3
-    train_after = Pipeline("paper", data_root=root).train(definitions().Train("crowdhuman", "baseline"))
+    train_after = Pipeline("paper", data_root=root).train(defs.Train("crowdhuman", "baseline"))
     assert train_after.key != train_before.key, "the training that reads the data is not reused"
 
 
@@ -112,7 +113,7 @@ def test_status_names_a_killed_training_resumable_with_its_epoch(tmp_path, monke
     import zipfile
 
     monkeypatch.chdir(tmp_path)
-    node = Pipeline("smoke").train(definitions().Train("crowdhuman", "baseline"))
+    node = Pipeline("smoke").train(defs.Train("crowdhuman", "baseline"))
     work_dir = tmp_path / "work_dirs" / node.key
     work_dir.mkdir(parents=True)
     for epoch in (1, 2):

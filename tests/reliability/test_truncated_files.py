@@ -9,9 +9,10 @@ import torch
 
 from pipeline import engine
 from pipeline.engine import Node, Stage
-from pipeline.graph import Pipeline, definitions
+from pipeline.graph import Pipeline
 from pipeline.stages.train import check_result, drop_broken_checkpoints, intact_checkpoint
 from pipeline.engine.store import DONE, INCOMPLETE, ResultStore
+from experiments import tables as defs
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:
@@ -91,7 +92,7 @@ def test_real_training_with_a_truncated_last_checkpoint_trains_again(tmp_path, m
     """The configs keep one checkpoint (`max_keep_ckpts=1`): with it truncated, nothing intact is
     left to resume from, so the stage trains from scratch — to the same numbers (same seed)."""
     monkeypatch.chdir(tmp_path)
-    node = Pipeline("smoke").train(definitions().Train("crowdhuman", "baseline"))
+    node = Pipeline("smoke").train(defs.Train("crowdhuman", "baseline"))
     store, settings = ResultStore(".pipeline"), {"progress": False, "threads": 1}
     first = engine.run([node], store, settings=settings).outcomes[node.key]
     assert first.status == DONE, first.error

@@ -7,8 +7,9 @@ import itertools
 import optuna
 import pytest
 
-from pipeline.graph import Pipeline, definitions
+from pipeline.graph import Pipeline
 from pipeline.sweeps.spaces import make_sweep
+from experiments import tables as defs
 
 
 def test_grid_sweeps_cover_the_papers_grids():
@@ -31,7 +32,6 @@ def test_every_grid_point_is_the_node_its_table_trains(kind, table, grid):
 
 
 def test_a_grid_that_is_not_a_product_is_refused(monkeypatch):
-    defs = definitions()
     broken = defs.Grids(K=(6,), T=((0.4, 0.6), (0.2, 0.5)))
     monkeypatch.setitem(defs.GRIDS, "smoke", broken)
     with pytest.raises(ValueError, match="not a full grid"):
