@@ -4,6 +4,7 @@ It imports nothing of `dsla`, torch, mmdet or PIL (only the standard library), s
 `python -c "import pipeline.engine"` works in a bare interpreter and its tests run in seconds.
 
 - `nodes`: `Stage`, `Node` (keys), `StageContext`;
+- `results`: `StageResult` (what a stage returns), `Stopped`, `NodeHooks` (tracking plugs in here);
 - `store`: `ResultStore`, one atomically written record per key;
 - `execution`: `run` (order, cache reuse, failure isolation, worker processes) and `plan` (dry run);
 - `fingerprint`: content digests of files and trees, and `CodeScope`, the sources a module imports.
@@ -12,8 +13,9 @@ from .execution import (BUSY, CACHED, SKIPPED, Outcome, PlanItem, RunReport, clo
                         load_record, plan, run)
 from .fingerprint import CodeScope, file_digests, fingerprint, tree_digests
 from .nodes import Node, Stage, StageContext
-from .store import DONE, FAILED, INCOMPLETE, MISSING, RUNNING, Record, ResultStore, write_json_atomic
+from .results import ChildRun, NodeHooks, StageResult, Stopped
+from .store import DONE, FAILED, INCOMPLETE, MISSING, RUNNING, STOPPED, Record, ResultStore, write_json_atomic
 
-__all__ = ["BUSY", "CACHED", "CodeScope", "file_digests", "fingerprint", "tree_digests", "DONE", "FAILED", "INCOMPLETE", "MISSING", "RUNNING", "SKIPPED", "Node", "Outcome",
+__all__ = ["BUSY", "CACHED", "CodeScope", "file_digests", "fingerprint", "tree_digests", "DONE", "FAILED", "INCOMPLETE", "MISSING", "RUNNING", "SKIPPED", "STOPPED", "ChildRun", "NodeHooks", "StageResult", "Stopped", "Node", "Outcome",
            "PlanItem", "Record", "ResultStore", "RunReport", "Stage", "StageContext", "closure", "execute",
            "in_order", "load_record", "plan", "run", "write_json_atomic"]

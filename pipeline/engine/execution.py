@@ -6,12 +6,12 @@
   and reports its dependents as skipped.
 - `plan(targets, store)` says, without running anything, what would run and why.
 
-Tracking (MLflow) plugs in through a `tracker` with a `stage_run(node, key)` context manager
-yielding a run id; the engine itself knows nothing about MLflow.
+Tracking (MLflow) plugs in as `NodeHooks` (`run(..., tracker=hooks)`): the engine calls them before
+and after every execution with what the stage returned (`StageResult`), so stages hold no tracking
+code; the engine itself knows nothing about MLflow. A stage raising `Stopped` ends `stopped`.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 import traceback
@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterable, Mapping
 from .fingerprint import changed_files
 from .nodes import Node, StageContext
 from . import interrupts
-from .store import DONE, FAILED, INCOMPLETE, RUNNING, Record, ResultStore
+from .results import NodeHooks, StageResult, Stopped
+from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
 
 CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
 
@@ -35,7 +36,7 @@ class Outcome:
     """What happened to one node in a `run`."""
 
     node: Node
-    status: str  # CACHED, DONE, FAILED, SKIPPED or BUSY
+    status: str  # CACHED, DONE, FAILED, STOPPED, SKIPPED or BUSY
     result: dict | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -50,7 +51,7 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not any(o.status in (FAILED, SKIPPED, BUSY) for o in self.outcomes.values())
+        return not any(o.status in (FAILED, STOPPED, SKIPPED, BUSY) for o in self.outcomes.values())
 
 
 def closure(targets: Iterable[Node]) -> dict[str, Node]:
@@ -85,30 +86,40 @@ def load_record(node: Node, store: ResultStore) -> Record:
     return record
 
 
-def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: Any = None,
+def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: NodeHooks | None = None,
             settings: Mapping[str, Any] | None = None) -> dict:
-    """Run one node and record its outcome in the store (also the body of a worker process)."""
+    """Run one node and record its outcome in the store (also the body of a worker process).
+
+    `tracker` (`NodeHooks`) is told before and after; its `after_node` gets the stage's whole
+    `StageResult`, the store keeps its `values`.
+    """
     store = ResultStore(store_root)
     key = node.key
     interrupts.install()
     began = time.monotonic()
     store.mark_running(key)
+    hooks = tracker or NodeHooks()
     ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker,
                        settings=dict(settings or {}))
     record: dict[str, Any] = {**node.provenance(), "started": time.time()}
     try:
-        run_ctx = tracker.stage_run(node, key) if tracker is not None else contextlib.nullcontext()
-        with run_ctx as run_id:
-            ctx.run_id = record["run_id"] = run_id
+        ctx.run_id = record["run_id"] = hooks.before_node(node, ctx)
+        try:
             try:
-                result = node.stage.func(ctx, **node.params, **inputs)
+                returned = node.stage.func(ctx, **node.params, **inputs)
             except Exception as exc:  # Ctrl-C that a library re-raised as its own error
                 interrupts.reraise_if_interrupted(exc, began)
                 raise
-            if not isinstance(result, dict):
-                raise TypeError(f"stage {node.stage.name!r} returned {type(result).__name__}, not a dict")
-            json.dumps(result)  # refuse results the store could not read back
-        record.update(status=DONE, result=result)
+            result = StageResult.of(returned, node.stage.name)
+            hooks.after_node(node, ctx, result)
+        except Stopped as stop:
+            hooks.on_node_stopped(node, ctx, str(stop))
+            record.update(status=STOPPED, error=str(stop))
+        except BaseException as exc:
+            hooks.on_node_error(node, ctx, exc)
+            raise
+        else:
+            record.update(status=DONE, result=result.values)
     except KeyboardInterrupt:  # not a failure: nothing recorded, the stage stays resumable
         store.running_path(key).unlink(missing_ok=True)
         raise
@@ -154,7 +165,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
             seconds = record["finished"] - record["started"]
         if record["status"] == DONE:
             return Outcome(node, DONE, result=record["result"], seconds=seconds)
-        return Outcome(node, FAILED, error=record["error"], seconds=seconds)
+        return Outcome(node, STOPPED if record["status"] == STOPPED else FAILED, error=record["error"], seconds=seconds)
 
     try:
         while graph.is_active():
@@ -232,6 +243,8 @@ def plan(targets: Iterable[Node], store: ResultStore) -> list[PlanItem]:
             items.append(PlanItem(node, "wait", "running in another pipeline process"))
         elif record.status == FAILED:
             items.append(PlanItem(node, "run", f"failed before: {record.error}"))
+        elif record.status == STOPPED:
+            items.append(PlanItem(node, "run", f"stopped before: {record.error}"))
         elif record.status == INCOMPLETE:
             items.append(PlanItem(node, "run", f"incomplete result ({record.error}); running again"))
         else:

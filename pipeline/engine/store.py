@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DONE, FAILED, INCOMPLETE, MISSING, RUNNING = "done", "failed", "incomplete", "missing", "running"
+DONE, FAILED, INCOMPLETE, MISSING, RUNNING, STOPPED = "done", "failed", "incomplete", "missing", "running", "stopped"
+FINISHED = (DONE, FAILED, STOPPED)  # what a record's status can be once its stage has ended
 
 
 @dataclass(frozen=True)
 class Record:
     """What the store holds for one stage key."""
 
-    status: str  # one of DONE, FAILED, INCOMPLETE, MISSING, RUNNING
+    status: str  # one of DONE, FAILED, STOPPED, INCOMPLETE, MISSING, RUNNING
     data: dict[str, Any]
 
     @property
@@ -94,7 +95,7 @@ class ResultStore:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             return Record(INCOMPLETE, {"error": f"{path}: unreadable result ({exc})"})
-        if not isinstance(data, dict) or data.get("key") != key or data.get("status") not in (DONE, FAILED):
+        if not isinstance(data, dict) or data.get("key") != key or data.get("status") not in FINISHED:
             return Record(INCOMPLETE, {"error": f"{path}: not a complete result for key {key}"})
         if data["status"] == DONE and not isinstance(data.get("result"), dict):
             return Record(INCOMPLETE, {"error": f"{path}: a done record without a result"})
@@ -104,7 +105,7 @@ class ResultStore:
         write_json_atomic(self.running_path(key), {"pid": os.getpid()})
 
     def save(self, key: str, record: dict[str, Any]) -> None:
-        """Record a finished (done or failed) stage under `key`, and index it by node name."""
+        """Record a finished (done, failed or stopped) stage under `key`, and index it by node name."""
         payload = dict(record, key=key)
         path = self.result_path(key)
         if path.is_dir() and not path.is_symlink():  # not a record (load said incomplete): set aside

@@ -33,6 +33,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..engine.results import Stopped
+
 LAUNCHERS = ("none", "pytorch", "slurm")
 # In a training's work_dir: one line "<job id> <node list>" per Slurm job that trained it (written by
 # the worker's rank 0; the last line is the latest job).
@@ -51,6 +53,9 @@ class LaunchError(RuntimeError):
 
 class SlurmSettingsError(ValueError):
     """Slurm settings that cannot work on this cluster (checked before any work)."""
+# The worker's exit code when its training was stopped on purpose (`pipeline.engine.Stopped`,
+# e.g. a pruned trial), so the train stage records `stopped`, not `failed`.
+STOPPED_EXIT = 75
 
 
 def free_port() -> int:
@@ -118,6 +123,8 @@ def run(launcher: str, config: str | Path, settings: Mapping, *, log: Path, job_
                 process.kill()
                 process.wait()
             raise
+    if code == STOPPED_EXIT:
+        raise Stopped(f"{launcher} training stopped on purpose (e.g. pruned); see {log}")
     if code != 0:
         raise LaunchError(failure(launcher, code, log, Path(config).parent))
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 from pathlib import Path
 
-from .launch import SLURM_JOBS_FILE
+from ..engine.results import Stopped
+from .launch import SLURM_JOBS_FILE, STOPPED_EXIT
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +41,11 @@ def main(argv: list[str] | None = None) -> None:
             slurm_process_group_env()
     if args.launcher in ("pytorch", "slurm") and not torch.cuda.is_available():
         use_cpu_processes(cfg)
-    Runner.from_cfg(cfg).train()
+    try:
+        Runner.from_cfg(cfg).train()
+    except Stopped as stop:
+        print(f"training stopped: {stop}", file=sys.stderr, flush=True)
+        sys.exit(STOPPED_EXIT)
 
 
 def record_slurm_job(work_dir: Path) -> None:

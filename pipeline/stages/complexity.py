@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..runtime.console import console_to
 from .. import REPO_ROOT
+from ..engine.results import StageResult
 
 DEFAULT_SHAPE = (800, 1333)  # mmdet's usual test scale (H, W), when the config names none
 
@@ -24,7 +25,7 @@ def test_input_shape(cfg) -> tuple[int, int]:
 
 
 def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, config: str,
-               config_digest: str) -> dict:
+               config_digest: str) -> StageResult:
     from mmengine.config import Config
 
     from dsla.analysis.complexity import model_complexity
@@ -34,8 +35,8 @@ def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, con
         measured = model_complexity(cfg.model, phase, test_input_shape(cfg))
     values = {"params_M": measured["params"] / 1e6, "GFLOPs": measured["flops"] / 1e9,
               "params": measured["params"], "flops": measured["flops"]}
-    if ctx.run_id:
-        ctx.tracker.log_metrics(ctx.run_id, values)
-    return {"complexity": values, "input_shape": measured["input_shape"], "run_id": ctx.run_id,
-            "run": {"profile": profile, "dataset": dataset, "variant": variant, "phase": phase},
-            "data": f"input {measured['input_shape'][0]}x{measured['input_shape'][1]}"}
+    return StageResult(
+        {"complexity": values, "input_shape": measured["input_shape"], "run_id": ctx.run_id,
+         "run": {"profile": profile, "dataset": dataset, "variant": variant, "phase": phase},
+         "data": f"input {measured['input_shape'][0]}x{measured['input_shape'][1]}"},
+        metrics=values)

@@ -14,6 +14,7 @@ import json
 import pickle
 from pathlib import Path
 
+from ..engine.results import StageResult
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
 
@@ -87,7 +88,7 @@ def _numpy(value):
     return value.numpy() if hasattr(value, "numpy") else value
 
 
-def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) -> dict:
+def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) -> StageResult:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     limit_threads(ctx.settings)
@@ -101,14 +102,14 @@ def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) 
         from dsla.evaluation.coco import coco_ap as score
         detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json", dataset_classes(trained["config"]))
     metrics = {k: float(v) for k, v in score(gt, detections).items()}
-    if ctx.run_id:
-        from ..tracking.records import dataset_input, run_link
-        ctx.tracker.log_metrics(ctx.run_id, metrics)  # fractions, as every `AP` in MLflow
-        ctx.tracker.client.set_tag(ctx.run_id, "dsla.train_run_id", str(trained.get("run_id")))
-        ctx.tracker.log_dataset(ctx.run_id, **dataset_input(dataset, profile, prepared=prepared), context="eval")
-        if trained.get("run_id"):
-            ctx.tracker.set_description(ctx.run_id, "Validation metrics (fractions) of the final checkpoint of "
-                                        + run_link(trained["run_id"], "this training") + f"; detections: `{detections}`.")
-    return {"metrics": metrics, "detections": str(detections), "train_run_id": trained.get("run_id"),
-            "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"],
-            "weights": trained.get("weights", ""), "knobs": trained.get("knobs") or {}}
+    from ..tracking.records import dataset_input, run_link  # what is logged: watch-only, outside the key
+
+    description = ("Validation metrics (fractions) of the final checkpoint of "
+                   + run_link(trained["run_id"], "this training") + f"; detections: `{detections}`."
+                   if trained.get("run_id") else "")
+    return StageResult(
+        {"metrics": metrics, "detections": str(detections), "train_run_id": trained.get("run_id"),
+         "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"],
+         "weights": trained.get("weights", ""), "knobs": trained.get("knobs") or {}},
+        metrics=metrics, tags={"dsla.train_run_id": str(trained.get("run_id"))}, description=description,
+        inputs=[{**dataset_input(dataset, profile, prepared=prepared), "context": "eval"}])

@@ -9,7 +9,10 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from pathlib import Path
+
 from experiments import tables as defs
+
+from ..engine.results import StageResult
 
 
 def curves_per_seed(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
@@ -35,7 +38,7 @@ def curves_from(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, 
     return dict(panels)
 
 
-def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> dict:
+def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> StageResult:
     from ..report.plots import convergence_epoch, plot_figure4
 
     spec = defs.FIGURE4
@@ -43,9 +46,7 @@ def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> dict:
     png = plot_figure4(panels, Path(ctx.work_dir) / f"{figure}.png", f"{spec.title} — profile {profile}",
                        order=[dataset for dataset, _ in spec.panels])
     convergence = {f"{d}/{v}": convergence_epoch(curve) for d, curves in panels.items() for v, curve in curves.items()}
-    if ctx.run_id:
-        ctx.tracker.log_metrics(ctx.run_id, {f"convergence_epoch/{k}": v for k, v in convergence.items() if v})
-        ctx.tracker.log_artifacts(ctx.run_id, [png], "figure")
-    return {"figure": figure, "panels": panels, "convergence": convergence, "caption": spec.caption,
-            "per_seed": curves_per_seed(inputs),
-            "run_id": ctx.run_id}
+    return StageResult(
+        {"figure": figure, "panels": panels, "convergence": convergence, "caption": spec.caption,
+         "per_seed": curves_per_seed(inputs), "run_id": ctx.run_id},
+        metrics={f"convergence_epoch/{k}": v for k, v in convergence.items() if v}, artifacts={"figure": [str(png)]})

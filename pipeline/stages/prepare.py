@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import profiles
 from ..digest import data_fingerprint as fingerprint_of
+from ..engine.results import StageResult
 
 
 def check_split(root: Path, ann: str, image_folder: str) -> None:
@@ -53,7 +54,7 @@ def check_prepared(result: dict) -> str | None:
 
 
 def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic: dict | None,
-            curve_images: int | None = None, data_fingerprint: str | None = None) -> dict:
+            curve_images: int | None = None, data_fingerprint: str | None = None) -> StageResult:
     """`data_fingerprint` (real data only) is there for the key: the content the graph saw."""
     from dsla.datasets.density import file_density
 
@@ -69,11 +70,11 @@ def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic
     for ann, folder in zip((train_ann, val_ann), images):
         check_split(root, ann, folder)
     density = file_density(root / train_ann)
-    if ctx.run_id:
-        ctx.tracker.log_metrics(ctx.run_id, {k: v for k, v in density.items() if isinstance(v, (int, float))})
     # the validation images Figure 4's per-epoch curves use (all of them when not set)
     curve_ann = profiles.write_curve_subset(root, val_ann, curve_images) if curve_images else val_ann
-    return {"data_root": str(root.resolve()) + "/", "train_ann": train_ann, "val_ann": val_ann, "curve_ann": curve_ann,
-            "density": density, "run_id": ctx.run_id, "annotations": [train_ann, val_ann], "images": list(images),
-            "fingerprint": fingerprint_of(root, [train_ann, val_ann], list(images)),
-            "description": profiles.describe_data(dataset, synthetic, str(root))}
+    return StageResult(
+        {"data_root": str(root.resolve()) + "/", "train_ann": train_ann, "val_ann": val_ann, "curve_ann": curve_ann,
+         "density": density, "run_id": ctx.run_id, "annotations": [train_ann, val_ann], "images": list(images),
+         "fingerprint": fingerprint_of(root, [train_ann, val_ann], list(images)),
+         "description": profiles.describe_data(dataset, synthetic, str(root))},
+        metrics={k: v for k, v in density.items() if isinstance(v, (int, float))})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engine.results import StageResult
 from ..runtime.console import console_to
 
 SCORE_THRESHOLD = 0.3
@@ -107,7 +108,7 @@ def plot_feature_maps(before: list, after: list, path: Path) -> Path:
 
 
 def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, dsla_trained: dict,
-                prepared: dict) -> dict:
+                prepared: dict) -> StageResult:
     from dsla.datasets.odgt import load_odgt
 
     out_dir = Path(ctx.work_dir)
@@ -121,6 +122,5 @@ def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, 
         before, after = feature_maps(dsla_trained["config"], dsla_trained["checkpoint"],
                                      root / "Images" / f"{first}.jpg")
     files.append(plot_feature_maps(before, after, out_dir / "feature_shuffle.png"))
-    if ctx.run_id:
-        ctx.tracker.log_artifacts(ctx.run_id, files, "qualitative")
-    return {"files": [str(f) for f in files], "run_id": ctx.run_id}
+    return StageResult({"files": [str(f) for f in files], "run_id": ctx.run_id},
+                       artifacts={"qualitative": [str(f) for f in files]})

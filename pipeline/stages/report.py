@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from .. import REPO_ROOT
+from ..engine.results import StageResult
 from experiments import tables as defs
 
 TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
@@ -91,16 +92,13 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     return [index, *files]
 
 
-def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> dict:
+def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> StageResult:
     figure = inputs.pop("figure4", None)
     qualitative = inputs.pop("qualitative", None)
     out_dir = Path(ctx.settings.get("report_dir") or Path("reports") / "out" / profile).resolve()
     uri = ctx.tracker.uri if ctx.tracker is not None else ctx.settings.get("tracking_uri", "")
     commit = ctx.tracker.commit if ctx.tracker is not None else ""
     files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit, qualitative=qualitative)
-    if ctx.run_id:
-        ctx.tracker.log_artifacts(ctx.run_id, files, "report")
-        from ..report.claims import claims_tags, decide_claims
-        for key, value in claims_tags(decide_claims(inputs, figure)).items():
-            ctx.tracker.client.set_tag(ctx.run_id, key, value)
-    return {"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id}
+    from ..report.claims import claims_tags, decide_claims
+    return StageResult({"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id},
+                       artifacts={"report": [str(f) for f in files]}, tags=claims_tags(decide_claims(inputs, figure)))

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+
 from experiments import tables as defs
+
+from ..engine.results import ChildRun, StageResult
 
 PERCENT = ("AP", "MR2", "JI", "Recall", "AP50", "AP75")  # fractions in our results, percent in tables
 
 
-def row_values(result: dict) -> dict[str, float]:
-    """The numbers one input contributes to its row, in the paper's units."""
-    if "metrics" in result:  # evaluate
+def row_values(source, result: dict) -> dict[str, float]:
+    """The numbers one input contributes to its row, in the paper's units. The row's source says
+    which stage produced `result`: `Train` rows come from evaluate, `Density` from prepare,
+    `Complexity` from complexity."""
+    if isinstance(source, defs.Train):
         return {k: 100 * v if k in PERCENT else v for k, v in result["metrics"].items()}
-    if "density" in result:  # prepare
-        return {k: v for k, v in result["density"].items() if isinstance(v, (int, float))}
-    return {k: v for k, v in result.get("complexity", {}).items() if isinstance(v, (int, float))}
+    numbers = result["density"] if isinstance(source, defs.Density) else result["complexity"]
+    return {k: v for k, v in numbers.items() if isinstance(v, (int, float))}
 
 
 def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
@@ -33,7 +37,7 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
         if not named:
             continue
         results = list(named.values())
-        values = [row_values(r) for r in results]
+        values = [row_values(row.source, r) for r in results]
         aggregated = {"n": len(values), "run": results[0].get("run", {}), "knobs": results[0].get("knobs") or {},
                       "data": results[0].get("data") or results[0].get("description", ""),
                       "weights": results[0].get("weights", ""),
@@ -77,35 +81,39 @@ def paper_grid_ids(table: str) -> set[str]:
     return {row.id for row in defs.tables("paper")[table].rows}
 
 
-def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, **inputs) -> dict:
+def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, **inputs) -> StageResult:
     from ..report.render import table_frame, write_table
 
     spec = defs.tables(profile)[table]
     rows = aggregate_rows(spec, inputs)
     text = caption(spec, profile, seeds, rows)
     files = write_table(table_frame(spec, rows, paper_grid_ids(table)), Path(ctx.work_dir), table, text)
-    if ctx.run_id:
-        log_rows(ctx.tracker, ctx.run_id, spec, rows, dataset)
-        ctx.tracker.log_artifacts(ctx.run_id, files, "table")
-    return {"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id}
+    return StageResult({"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id},
+                       artifacts={"table": [str(f) for f in files]}, children=row_runs(spec, rows))
 
 
-def log_rows(tracker, parent_run_id: str, spec, rows: dict[str, dict], dataset: str) -> list[str]:
-    """One finished child run per row (see `pipeline.tracking.records` for what it carries)."""
+def row_runs(spec, rows: dict[str, dict]) -> list[ChildRun]:
+    """One child run per row (see `pipeline.tracking.records` for what it carries)."""
     from ..report.render import paper_frame
-    from ..tracking import records
+    from ..tracking import records  # what is logged: watch-only, outside the key
 
     paper = paper_frame(spec.name).set_index("id").to_dict("index")
-    run_ids = []
+    children = []
     for row_id, row in rows.items():
         params = records.row_params(row)
         metrics = records.row_metrics(spec, row_id, rows, paper)
         evaluate_ids = [r for r in row["run_ids"] if r]
-        run_ids.append(tracker.child_run(
-            parent_run_id, records.row_run_name(spec.name, row_id), dataset,
+        children.append(ChildRun(
+            records.row_run_name(spec.name, row_id),
             tags={"dsla.table": spec.name, "dsla.row": row_id, "dsla.stage": "table-row",
                   "dsla.evaluate_run_ids": ",".join(evaluate_ids), "dsla.train_run_ids": ",".join(row["train_run_ids"]),
                   "mlflow.note.content": records.row_description(spec, row_id, params, metrics,
                                                                  row["train_run_ids"], evaluate_ids)},
             params=params, metrics=metrics))
-    return run_ids
+    return children
+
+
+def log_rows(tracker, parent_run_id: str, spec, rows: dict[str, dict], dataset: str) -> list[str]:
+    """`row_runs` logged under `parent_run_id` (what the engine's tracker does after the stage); their ids."""
+    return [tracker.child_run(parent_run_id, child.name, dataset, tags=child.tags, params=child.params,
+                              metrics=child.metrics) for child in row_runs(spec, rows)]

@@ -27,6 +27,7 @@ from pathlib import Path
 from experiments import knobs
 
 from .. import REPO_ROOT
+from ..engine.results import StageResult
 from ..runtime import launch
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
@@ -213,7 +214,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
           config_digest: str, prepared: dict | None = None, val_every_epoch: bool = True,
-          cfg_options: dict | None = None, data: dict | None = None) -> dict:
+          cfg_options: dict | None = None, data: dict | None = None) -> StageResult:
     """Train; `prepared` (the prepare stage's result) gives the data, or, without it, the
     config's own data roots (`data`: their description and the digest that keys them)."""
     from dsla.engine.safe_checkpoint import use_weights_only_loading
@@ -234,9 +235,6 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     weights = backbone_weights(cfg.model.backbone)
     config_file = work_dir / CONFIG_FILE
     cfg.dump(str(config_file))
-    if ctx.run_id:
-        ctx.tracker.log_params(ctx.run_id, {**knobs.effective(cfg), "backbone_weights": weights})
-        ctx.tracker.log_artifacts(ctx.run_id, [config_file])
 
     launcher = ctx.settings.get("launcher", "none")
     watching = ctx.tracker.system_metrics(ctx.run_id) if ctx.run_id else contextlib.nullcontext()
@@ -250,21 +248,22 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
                 Runner.from_cfg(cfg).train()
         else:
             launch.run(launcher, config_file, ctx.settings, log=work_dir / f"launch-{launcher}.log",
-                       job_name=ctx.node, cwd=REPO_ROOT)
+                       job_name=ctx.node, cwd=REPO_ROOT)  # raises Stopped when the worker was stopped on purpose
 
     epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
     if not epochs:
         raise RuntimeError(f"{work_dir}: training recorded no validation epoch ({EPOCHS_FILE} is empty)")
     checkpoint = last_checkpoint(work_dir)
-    if ctx.run_id:
-        from ..tracking.records import dataset_input
-        ctx.tracker.log_artifacts(ctx.run_id, sorted(work_dir.glob("*/*.log")), "logs")
-        ctx.tracker.log_dataset(ctx.run_id, **dataset_input(dataset, profile, prepared=prepared, data=data),
-                                context="training")
-        ctx.tracker.log_checkpoint(ctx.run_id, dataset, [checkpoint, config_file], step=epochs[-1]["epoch"],
-                                   name=f"{variant}-{dataset}" + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
-                                   params=effective_knobs(cfg))
-    return {"work_dir": str(work_dir), "checkpoint": str(checkpoint), "config": str(config_file),
-            "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id, "knobs": effective_knobs(cfg),
-            "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-            "data": prepared["description"] if prepared else (data or {}).get("description", ""), "weights": weights}
+    from ..tracking.records import dataset_input  # what is logged: watch-only, outside the key
+
+    return StageResult(
+        {"work_dir": str(work_dir), "checkpoint": str(checkpoint), "config": str(config_file),
+         "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id, "knobs": knobs.effective(cfg),
+         "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
+         "data": prepared["description"] if prepared else (data or {}).get("description", ""), "weights": weights},
+        params={**knobs.effective(cfg), "backbone_weights": weights},
+        artifacts={"": [str(config_file)], "logs": [str(f) for f in sorted(work_dir.glob("*/*.log"))]},
+        inputs=[{**dataset_input(dataset, profile, prepared=prepared, data=data), "context": "training"}],
+        models=[{"files": [str(checkpoint), str(config_file)], "step": epochs[-1]["epoch"],
+                 "name": f"{variant}-{dataset}" + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
+                 "params": knobs.effective(cfg)}])

@@ -8,7 +8,7 @@ reports each epoch's validation AP to this trial and stops the training when the
 
 Outcomes:
 - done: `{"value": AP, "metrics": {...}, "curve": [AP per epoch], "train_run_id", ...}`;
-- pruned: `optuna.TrialPruned` (the training stage was stopped by the hook; its checkpoint stays,
+- pruned: `optuna.TrialPruned` (the hook stopped the training: its stage ends `stopped`; its checkpoint stays,
   so the same point resumes from it if it is ever asked for again);
 - failed: `TrialError` with the failing stage's own error (e.g. the head's non-finite loss);
 - busy: another process is running a stage this point needs (its data preparation, or the same
@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from ..engine.store import FAILED, RUNNING, ResultStore
+from ..engine.store import FAILED, RUNNING, STOPPED, ResultStore
 from .storage import STORAGE_ENV
 
 POLL_SECONDS = 2.0
@@ -74,8 +74,8 @@ class TrainObjective:
                         time.sleep(POLL_SECONDS)
                     continue
                 train_record = store.load(trained.key)
-                if train_record.status == FAILED and str(train_record.error).startswith("TrialPruned"):
-                    raise optuna.TrialPruned(train_record.error.split(": ", 1)[-1]) from None
+                if train_record.status == STOPPED:  # the pruning hook stopped the training
+                    raise optuna.TrialPruned(train_record.error) from None
                 failed = [n for n in stages if store.load(n.key).status == FAILED]
                 if not failed:  # it was busy elsewhere and has finished meanwhile
                     continue

@@ -5,8 +5,13 @@ from mmengine.registry import HOOKS  # the root registry: found from any default
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
 
+from ..engine.results import Stopped
 from ..runtime.epoch_records import table_metric_names
 from .storage import STORAGE_ENV
+
+
+class TrainingPruned(Stopped):
+    """The trial was pruned after an epoch: its training stops here."""
 
 
 @HOOKS.register_module()
@@ -16,7 +21,8 @@ class OptunaPruningHook(Hook):
     After validation epoch e (1-based, as `EpochRecordHook`) rank 0 calls `trial.report(value, e)`
     and `trial.should_prune()` on the trial in `storage` (an RDB URL, shared with the sweep's
     workers); the decision is broadcast so every rank stops together. A pruned trial gets the user
-    attribute `pruned_at_epoch` and the hook raises `optuna.TrialPruned`, which ends
+    attribute `pruned_at_epoch` and the hook raises `TrainingPruned` (a `pipeline.engine.Stopped`:
+    the train stage ends `stopped`, not `failed`, and the sweep tells Optuna the trial was pruned), which ends
     `Runner.train()` at once: no further epoch is trained (the epoch's checkpoint is already
     written, so a later run of the same configuration resumes from it).
 
@@ -71,5 +77,4 @@ class OptunaPruningHook(Hook):
                 decision = [f"pruned after epoch {epoch} ({self.metric} {value:.4f})"]
         broadcast_object_list(decision)
         if decision[0] is not None:
-            import optuna
-            raise optuna.TrialPruned(decision[0])
+            raise TrainingPruned(decision[0])

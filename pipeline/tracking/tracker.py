@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from ..engine import NodeHooks
 from .redact import redact
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -166,7 +167,7 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
-class Tracker:
+class Tracker(NodeHooks):
     """Creates and finishes the MLflow runs of stage executions (picklable: holds only settings)."""
 
     def __init__(self, uri: str, profile: str, commit: str | None = None):
@@ -224,33 +225,55 @@ class Tracker:
             self.client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(params).items()])
         return run.info.run_id
 
-    @contextlib.contextmanager
-    def stage_run(self, node, key: str) -> Iterator[str]:
-        """The run of one stage execution (named with what differs first, `records.run_name`):
-        FINISHED on success (and when a sweep's pruner stopped it: tag `dsla.pruned`), FAILED with
-        `dsla.error` otherwise."""
+    # --- the engine's node hooks (pipeline.engine.NodeHooks): one MLflow run per execution -------
+    def before_node(self, node, ctx) -> str:
+        """Start the execution's run (named with what differs first, `records.run_name`; its params,
+        `dsla.stage` / `dsla.key` / `dsla.node` tags)."""
         from .records import run_name
 
-        self.end_abandoned_runs(key, node.params.get("dataset"))
-        run_id = self.start_run(run_name(node), node.params.get("dataset"),
-                                tags={"dsla.stage": node.stage.name, "dsla.key": key, "dsla.node": node.name},
-                                params={"profile": self.profile, **node.params})
-        try:
-            yield run_id
-        except BaseException as exc:
-            self.client.set_tag(run_id, "dsla.error", redact(f"{type(exc).__name__}: {exc}")[:5000])
-            if type(exc).__name__ == "TrialPruned":  # a sweep's pruner stopped it: not a failure
-                self.client.set_tag(run_id, "dsla.pruned", "true")
-                self.client.set_terminated(run_id, "FINISHED")
-            else:
-                self.client.set_terminated(run_id, "FAILED" if isinstance(exc, Exception) else "KILLED")
-            raise
+        self.end_abandoned_runs(ctx.key, node.params.get("dataset"))
+        return self.start_run(run_name(node), node.params.get("dataset"),
+                              tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name},
+                              params={"profile": self.profile, **node.params})
+
+    def after_node(self, node, ctx, result) -> None:
+        """Log what the stage's `StageResult` carries, then end the run FINISHED."""
+        run_id, dataset = ctx.run_id, node.params.get("dataset")
+        if result.params:
+            self.log_params(run_id, result.params)
+        if result.metrics:
+            self.log_metrics(run_id, result.metrics)
+        for name, value in result.tags.items():
+            self.client.set_tag(run_id, name, str(value))
+        for folder, files in result.artifacts.items():
+            self.log_artifacts(run_id, list(files), folder or None)
+        for child in result.children:
+            self.child_run(run_id, child.name, dataset, tags=child.tags, params=child.params, metrics=child.metrics)
+        if result.description:
+            self.set_description(run_id, result.description)
+        for data in result.inputs:
+            self.log_dataset(run_id, **data)
+        for model in result.models:
+            self.log_checkpoint(run_id, dataset, **model)
         self.client.set_terminated(run_id, "FINISHED")
+
+    def on_node_stopped(self, node, ctx, reason: str) -> None:
+        """A stage stopped on purpose (a pruned trial) is not a failure: FINISHED, tagged `dsla.stopped`
+        (the reason) and `dsla.pruned`."""
+        self.client.set_tag(ctx.run_id, "dsla.stopped", redact(reason)[:5000] or "stopped")
+        self.client.set_tag(ctx.run_id, "dsla.pruned", "true")
+        self.client.set_terminated(ctx.run_id, "FINISHED")
+
+    def on_node_error(self, node, ctx, error: BaseException) -> None:
+        """FAILED with the error in `dsla.error` (KILLED when interrupted)."""
+        self.client.set_tag(ctx.run_id, "dsla.error", redact(f"{type(error).__name__}: {error}")[:5000])
+        self.client.set_terminated(ctx.run_id, "FAILED" if isinstance(error, Exception) else "KILLED")
 
     def end_abandoned_runs(self, key: str, dataset: str | None) -> None:
         """Mark KILLED the runs of `key` still RUNNING: their process died (e.g. `kill -9`).
 
-        Called when `key` starts again; the engine starts a key only when no live process holds it.
+        Called when `key` starts again (`before_node`); the engine starts a key only when no live
+        process holds it.
         """
         stale = self.client.search_runs([self.experiment_id(dataset)],
                                         filter_string=f"tags.`dsla.key` = '{key}' and attributes.status = 'RUNNING'")

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from pipeline import engine
-from pipeline.engine import Node, Stage
+from pipeline.engine import ChildRun, Node, Stage, StageResult, Stopped
 from pipeline.engine.store import ResultStore
 from pipeline.tracking import Tracker, TrackingUnavailable, check_reachable, flat_params
 
@@ -72,3 +72,38 @@ def test_child_runs_hang_under_their_parent(tracker):
 def test_overrides_become_plain_mlflow_params():
     assert flat_params({"variant": "dsla", "overrides": {"K": 4, "t_max": 0.6}, "seed": 0}) == {
         "variant": "dsla", "K": "4", "t_max": "0.6", "seed": "0"}
+
+
+def reporting_stage(ctx, dataset):
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    (ctx.work_dir / "table4.md").write_text("| a |\n")
+    return StageResult({"rows": 1}, metrics={"AP": 0.5}, params={"K": 6}, tags={"dsla.train_run_id": "r0"},
+                       artifacts={"table": [str(ctx.work_dir / "table4.md")]},
+                       children=[ChildRun("table4/dsla", tags={"dsla.row": "dsla"}, params={"K": 6}, metrics={"AP": 50.0})])
+
+
+def stopped_stage(ctx, dataset):
+    raise Stopped("pruned after epoch 1 (AP 0.0100)")
+
+
+def test_the_engine_logs_what_the_stage_result_carries(tracker, tmp_path):
+    node = Node("table4", Stage("table", reporting_stage), {"dataset": "crowdhuman"})
+    assert engine.run([node], ResultStore(tmp_path / "store"), work_root=tmp_path / "w", tracker=tracker).ok
+    client = tracker.client
+    experiment = client.get_experiment_by_name("dsla/smoke/crowdhuman").experiment_id
+    [parent] = client.search_runs([experiment], filter_string="tags.`dsla.stage` = 'table'")
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics == {"AP": 0.5} and parent.data.params["K"] == "6"
+    assert parent.data.tags["dsla.train_run_id"] == "r0"
+    assert [a.path for a in client.list_artifacts(parent.info.run_id, "table")] == ["table/table4.md"]
+    [child] = client.search_runs([experiment], filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    assert child.data.tags["dsla.row"] == "dsla" and child.data.metrics == {"AP": 50.0}
+
+
+def test_a_stopped_stage_is_not_a_failed_run(tracker, tmp_path):
+    node = Node("train:crowdhuman/dsla", Stage("train", stopped_stage), {"dataset": "crowdhuman"})
+    report = engine.run([node], ResultStore(tmp_path / "store"), work_root=tmp_path / "w", tracker=tracker)
+    assert report.outcomes[node.key].status == engine.STOPPED
+    [run] = tracker.client.search_runs([tracker.client.get_experiment_by_name("dsla/smoke/crowdhuman").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.tags["dsla.stopped"] == "pruned after epoch 1 (AP 0.0100)"
+    assert "dsla.error" not in run.data.tags

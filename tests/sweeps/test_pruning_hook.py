@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import optuna
 import pytest
 
+from pipeline.engine import Stopped
 from pipeline.sweeps.pruners import build_pruner, pruner_spec
 
 MEDIAN = {"type": "MedianPruner", "n_startup_trials": 2, "n_warmup_steps": 0}
@@ -41,7 +42,7 @@ def hook_for_new_trial(storage, pruner=MEDIAN):
 def test_a_trial_below_the_median_is_pruned_at_once(storage):
     hook, runner, study, trial = hook_for_new_trial(storage)
     runner.epoch = 1
-    with pytest.raises(optuna.TrialPruned, match=r"pruned after epoch 1 \(AP 0\.1000\)"):
+    with pytest.raises(Stopped, match=r"pruned after epoch 1 \(AP 0\.1000\)"):
         hook.after_val_epoch(runner, {"crowdhuman/AP": 0.1, "crowdhuman/MR2": 0.95})
     frozen = study._storage.get_trial(trial._trial_id)
     assert frozen.intermediate_values == {1: 0.1} and frozen.user_attrs["pruned_at_epoch"] == 1

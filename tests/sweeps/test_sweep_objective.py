@@ -11,7 +11,7 @@ import optuna
 import pytest
 
 from pipeline import graph
-from pipeline.engine import Stage
+from pipeline.engine import Stage, Stopped
 from pipeline.engine.store import ResultStore, write_json_atomic
 from pipeline.sweeps.objective import TrainObjective, TrialError
 from pipeline.sweeps.spaces import make_sweep
@@ -28,7 +28,7 @@ def fake_train(ctx, *, overrides, **params):
     if overrides["K"] == 5:
         raise FloatingPointError("loss_sla_cls is not finite ([nan]); lower the learning rate")
     if overrides["K"] == 8:
-        raise optuna.TrialPruned("pruned after epoch 1 (AP 0.0100)")
+        raise Stopped("pruned after epoch 1 (AP 0.0100)")  # what the pruning hook raises
     return {"epochs": [{"epoch": 1, "AP": 0.1}, {"epoch": 2, "AP": 0.2}], "run_id": "train-run", "run": overrides}
 
 

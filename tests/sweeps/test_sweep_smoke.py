@@ -115,7 +115,9 @@ def test_a_pruned_trial_stops_training_after_the_epoch_it_is_pruned_at(swept):
     assert list(trial.intermediate_values) == [1] and trial.user_attrs["epochs_trained"] == 1
     node = Pipeline("smoke").train(make_sweep("search", "smoke").run(trial.params))
     record = ResultStore(swept["dir"] / ".pipeline").load(node.key)
-    assert record.status == "failed" and record.error.startswith("TrialPruned: pruned after epoch 1")
+    assert record.status == "stopped" and record.error.startswith("pruned after epoch 1")  # not a failure
+    train_run = swept["client"].get_run(record.data["run_id"])
+    assert train_run.info.status == "FINISHED" and train_run.data.tags["dsla.stopped"].startswith("pruned after epoch 1")
     epochs = (swept["dir"] / "work_dirs" / node.key / "epochs.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in epochs] == [1], "training went on after the prune"
     child = swept["client"].get_run(trial.user_attrs["mlflow_run_id"])

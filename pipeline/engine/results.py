@@ -1,0 +1,72 @@
+"""The contract between a stage and the engine: what a stage returns, and how it says it stopped.
+
+A stage returns a `StageResult`: `values` are its result (JSON; recorded in the store and handed to
+dependent stages as their input), the rest is what the engine's node hooks log for the execution
+(`metrics`, `params`, `tags`, `artifacts`, `children`: MLflow in the pipeline) and never part of
+the recorded result. A stage returning a plain dict returns `StageResult(values=that dict)`.
+
+A stage (or code running inside it, e.g. a training hook) that is stopped on purpose — a pruned
+Optuna trial — raises `Stopped`: the engine records the outcome `stopped` with the reason, not
+`failed`, and never reuses it as a result.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class Stopped(Exception):
+    """A stage stopped on purpose before producing its result (e.g. a pruned trial); the message says why."""
+
+
+@dataclass
+class ChildRun:
+    """A record that belongs under the execution's own (e.g. one row of a table)."""
+
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class StageResult:
+    values: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, list[str]] = field(default_factory=dict)  # artifact folder ("" = top) -> files
+    children: list[ChildRun] = field(default_factory=list)
+    description: str = ""  # Markdown describing the execution (e.g. links to the runs it came from)
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # datasets it read (the tracker's log_dataset kwargs)
+    models: list[dict[str, Any]] = field(default_factory=list)  # models it produced (the tracker's log_checkpoint kwargs)
+
+    @classmethod
+    def of(cls, returned: Any, stage: str) -> "StageResult":
+        """What a stage function returned, checked: a `StageResult` or a dict of JSON values."""
+        result = cls(values=returned) if isinstance(returned, Mapping) else returned
+        if not isinstance(result, cls) or not isinstance(result.values, Mapping):
+            raise TypeError(f"stage {stage!r} returned {type(returned).__name__}, not a StageResult or dict")
+        result.values = dict(result.values)
+        json.dumps(result.values)  # refuse results the store could not read back
+        return result
+
+
+class NodeHooks:
+    """Called by the engine around every execution of a node, as Kedro's node hooks; the defaults do
+    nothing. `before_node` may return a run id (it becomes `ctx.run_id`); exactly one of
+    `after_node` (the stage returned), `on_node_stopped` and `on_node_error` follows it. An error
+    raised by `after_node` fails the execution."""
+
+    def before_node(self, node, ctx) -> str | None:
+        return None
+
+    def after_node(self, node, ctx, result: StageResult) -> None:
+        pass
+
+    def on_node_stopped(self, node, ctx, reason: str) -> None:
+        pass
+
+    def on_node_error(self, node, ctx, error: BaseException) -> None:
+        pass
