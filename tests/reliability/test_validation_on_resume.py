@@ -20,7 +20,8 @@ import pytest
 from pipeline import cli, engine
 from pipeline.digest import REPO_ROOT
 from pipeline.engine.store import DONE, ResultStore
-from pipeline.graph import Pipeline, definitions
+from experiments import tables as defs
+from pipeline.graph import Pipeline
 from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,7 @@ engine.run([node], ResultStore(".pipeline"), tracker=Tracker(sys.argv[1], "smoke
 def test_kill_between_checkpoint_and_validation_then_resume_keeps_every_epoch(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    node = Pipeline("smoke").train(definitions().Train("crowdhuman", "dsla_fs"))
+    node = Pipeline("smoke").train(defs.Train("crowdhuman", "dsla_fs"))
     work_dir = tmp_path / "work_dirs" / node.key
     (tmp_path / "node.pkl").write_bytes(pickle.dumps(node))
     process = subprocess.Popen([sys.executable, "-c", TRAIN_WITH_PAUSE, uri, "node.pkl", str(HERE)],
