@@ -19,8 +19,9 @@ import contextlib
 import statistics
 from typing import Sequence
 
-from .common import REPO_ROOT, Goal, Section, cli
 from experiments import tables as defs
+
+from .common import REPO_ROOT, Goal, Section, cli
 
 PROFILE, DATASET, VARIANTS = "tiny", "crowdhuman", ("baseline", "dsla")
 FRACTION = 0.95

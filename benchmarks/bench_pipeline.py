@@ -102,8 +102,8 @@ def cached_rerun(section: Section, workdir: Path, repeats: int, attempts: int = 
 def prepared_tiny_crowd() -> str:
     """The tiny profile's synthetic crowd, through the pipeline's cached prepare stage."""
     from pipeline import engine
-    from pipeline.graph import Pipeline
     from pipeline.engine.store import ResultStore
+    from pipeline.graph import Pipeline
     from pipeline.tracking import Tracker, default_tracking_uri
 
     with contextlib.chdir(REPO_ROOT):

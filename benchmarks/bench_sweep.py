@@ -50,7 +50,8 @@ def run_study(kind: str, workdir: Path, profile: str, grid: str, trials: int | N
                                store_root=str(workdir / name / ".pipeline"), work_root=str(workdir / name / "work_dirs"),
                                settings={"progress": False, "quiet": True})
     started = time.perf_counter()
-    result = run_sweep(setup, objective, out_dir=workdir / name / "summary", log=lambda line: print(f"  {name}: {line}", flush=True))
+    result = run_sweep(setup, objective, out_dir=workdir / name / "summary",
+                       log=lambda line: print(f"  {name}: {line}", flush=True))
     return {"name": name, "study": result["study"], "counts": result["counts"], "epochs": result["epochs"],
             "seconds": time.perf_counter() - started}
 

@@ -27,10 +27,8 @@ import time
 import traceback
 from pathlib import Path
 
-from . import (bench_assignment, bench_convergence, bench_deploy, bench_pipeline,
-               bench_train_cost)
-from .common import (DEFAULT_THREADS, REPO_ROOT, Goal, Section, markdown_table, quiet,
-                     run_section, set_threads)
+from . import bench_assignment, bench_convergence, bench_deploy, bench_pipeline, bench_train_cost
+from .common import DEFAULT_THREADS, REPO_ROOT, Goal, Section, markdown_table, quiet, run_section, set_threads
 
 RESULTS = REPO_ROOT / "work_dirs" / "benchmarks" / "results.json"
 REPORT = REPO_ROOT / "reports" / "benchmarks.md"

@@ -19,16 +19,14 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-
-from mmdet.registry import METRICS
 
 from dsla.datasets.odgt import load_odgt
 
 from .crowdhuman_eval import evaluate_detections
-from .detections import DetectionFormatError, ImageDetections, check_detections, \
-    detection_record, write_odgt
+from .detections import DetectionFormatError, ImageDetections, check_detections, detection_record, write_odgt
 
 
 @METRICS.register_module()

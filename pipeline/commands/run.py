@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from .. import engine
+from ..engine.store import DONE, ResultStore
+from ..runtime.launch import LAUNCHERS
 from ..tracking.redact import redact
 from .values import at_least, positive_int
-from ..runtime.launch import LAUNCHERS
-from ..engine.store import DONE, ResultStore
 
 STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"
 

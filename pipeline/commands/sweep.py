@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 
 from ..sweeps.pruners import PRUNERS
-from .values import positive_int, positive_seconds
 from .run import STORE_DIR, WORK_DIR
+from .values import positive_int, positive_seconds
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sweep", help="Optuna sweeps over K and T^max/T^min (Tables 6, 7, searches)",

@@ -9,13 +9,26 @@ It imports nothing of `dsla`, torch, mmdet or PIL (only the standard library), s
 - `execution`: `run` (order, cache reuse, failure isolation, worker processes) and `plan` (dry run);
 - `fingerprint`: content digests of files and trees, and `CodeScope`, the sources a module imports.
 """
-from .execution import (BUSY, CACHED, SKIPPED, Outcome, PlanItem, RunReport, closure, execute, in_order,
-                        load_record, plan, run)
+from .execution import (
+                        BUSY,
+                        CACHED,
+                        SKIPPED,
+                        Outcome,
+                        PlanItem,
+                        RunReport,
+                        closure,
+                        execute,
+                        in_order,
+                        load_record,
+                        plan,
+                        run,
+)
 from .fingerprint import CodeScope, file_digests, fingerprint, tree_digests
 from .nodes import Node, Stage, StageContext
 from .results import ChildRun, NodeHooks, StageResult, Stopped
 from .store import DONE, FAILED, INCOMPLETE, MISSING, RUNNING, STOPPED, Record, ResultStore, write_json_atomic
 
-__all__ = ["BUSY", "CACHED", "CodeScope", "file_digests", "fingerprint", "tree_digests", "DONE", "FAILED", "INCOMPLETE", "MISSING", "RUNNING", "SKIPPED", "STOPPED", "ChildRun", "NodeHooks", "StageResult", "Stopped", "Node", "Outcome",
-           "PlanItem", "Record", "ResultStore", "RunReport", "Stage", "StageContext", "closure", "execute",
-           "in_order", "load_record", "plan", "run", "write_json_atomic"]
+__all__ = ["BUSY", "CACHED", "DONE", "FAILED", "INCOMPLETE", "MISSING", "RUNNING", "SKIPPED", "STOPPED", "ChildRun",
+           "CodeScope", "Node", "NodeHooks", "Outcome", "PlanItem", "Record", "ResultStore", "RunReport", "Stage",
+           "StageContext", "StageResult", "Stopped", "closure", "execute", "file_digests", "fingerprint", "in_order",
+           "load_record", "plan", "run", "tree_digests", "write_json_atomic"]

@@ -22,9 +22,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from . import interrupts
 from .fingerprint import changed_files
 from .nodes import Node, StageContext
-from . import interrupts
 from .results import NodeHooks, StageResult, Stopped
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -48,7 +48,8 @@ def table_frame(table, rows: dict[str, dict], grid_ids: set[str] = frozenset()) 
                 _label_from_id(row_id, label)
         ours = rows.get(row_id)
         for metric in table.metrics:
-            record[f"{metric} (paper)"] = paper.at[row_id, metric] if row_id in paper.index and metric in paper.columns else math.nan
+            in_paper = row_id in paper.index and metric in paper.columns
+            record[f"{metric} (paper)"] = paper.at[row_id, metric] if in_paper else math.nan
             record[f"{metric} (ours)"] = ours.get(metric, math.nan) if ours else math.nan
             if ours and ours.get("n", 1) > 1:
                 record[f"{metric} (ours) std"] = ours.get(f"{metric}_std", math.nan)

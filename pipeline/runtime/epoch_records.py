@@ -1,12 +1,12 @@
-"""Each epoch's validation metrics to `<work_dir>/epochs.jsonl`, with an epoch progress bar."""
+"""Each epoch's validation metrics to `<work_dir>/epochs.jsonl`: the curve a training returns."""
 from __future__ import annotations
 
 import json
 import os
 
-from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
+from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 
 # mmdet metric keys -> the names the pipeline's tables use (AP, MR2, JI, Recall / AP, AP50, AP75).
 COCO_NAMES = {"bbox_mAP": "AP", "bbox_mAP_50": "AP50", "bbox_mAP_75": "AP75"}
@@ -28,8 +28,9 @@ class EpochRecordHook(Hook):
     """Append `{"epoch": e, <metric>: value, ...}` to `path` after every validation.
 
     `epoch` is the number of finished training epochs (1-based). The file survives a resume, so a
-    killed and resumed run keeps its whole curve (readers keep the last line of each epoch). With
-    `progress=True` a tqdm bar counts the training epochs.
+    killed and resumed run keeps its whole curve (readers keep the last line of each epoch). These
+    records are the train stage's result (Figure 4's curves), so this module is inside the train
+    key; the epoch progress bar is `pipeline.tracking.progress.EpochProgressHook`, outside it.
 
     mmengine saves epoch N's checkpoint (``CheckpointHook.after_train_epoch``) before it validates
     epoch N, so a process killed in between leaves a checkpoint without its validation, and a
@@ -41,9 +42,8 @@ class EpochRecordHook(Hook):
 
     priority = "LOW"
 
-    def __init__(self, path: str, progress: bool = True, description: str = "epochs"):
-        self.path, self.progress, self.description = path, progress, description
-        self._bar = None
+    def __init__(self, path: str):
+        self.path = path
 
     def before_train(self, runner) -> None:
         if runner.epoch > 0 and runner.val_loop is not None and not any(
@@ -51,33 +51,12 @@ class EpochRecordHook(Hook):
             runner.logger.info(f"epoch {runner.epoch} has a checkpoint but no validation record "
                                f"(killed in between): validating it before training goes on")
             runner.val_loop.run()
-        self._start_bar(runner)
-
-    @master_only
-    def _start_bar(self, runner) -> None:
-        if self.progress:
-            from tqdm import tqdm
-            self._bar = tqdm(total=runner.max_epochs, initial=runner.epoch, desc=self.description,
-                             unit="epoch", leave=False, dynamic_ncols=True)
-
-    @master_only
-    def after_train_epoch(self, runner) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
 
     @master_only
     def after_val_epoch(self, runner, metrics=None) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         with open(self.path, "a") as handle:
             handle.write(json.dumps({"epoch": runner.epoch, **table_metric_names(metrics or {})}) + "\n")
-        if self._bar is not None:
-            self._bar.set_postfix({k: f"{v:.3f}" for k, v in table_metric_names(metrics or {}).items() if k == "AP"})
-
-    @master_only
-    def after_train(self, runner) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
 
 
 def read_epoch_records(path: str) -> list[dict]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..runtime.console import console_to
 from .. import REPO_ROOT
 from ..engine.results import StageResult
+from ..runtime.console import console_to
 
 DEFAULT_SHAPE = (800, 1333)  # mmdet's usual test scale (H, W), when the config names none
 

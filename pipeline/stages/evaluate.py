@@ -18,7 +18,7 @@ from ..engine.results import StageResult
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
 
-PIPELINE_HOOKS = ("EpochRecordHook", "MLflowMetricsHook")
+PIPELINE_HOOKS = ("EpochRecordHook", "EpochProgressHook", "MLflowMetricsHook")
 
 
 def predict(config: str, checkpoint: str, work_dir: Path, quiet: bool = True, val_ann: str | None = None) -> list[dict]:

@@ -10,9 +10,10 @@ import string
 import time
 from pathlib import Path
 
+from experiments import tables as defs
+
 from .. import REPO_ROOT
 from ..engine.results import StageResult
-from experiments import tables as defs
 
 TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
 QUALITATIVE_SECTION = (
@@ -42,8 +43,8 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     """Render every table and the figure that has a result; list what is missing or stale in index.md."""
     from ..report.claims import claims_json, claims_markdown, decide_claims
     from ..report.plots import plot_figure4
-    from ..tracking.redact import redact
     from ..report.render import display_frame, markdown, table_frame, write_table
+    from ..tracking.redact import redact
     from .table import paper_grid_ids
 
     specs = defs.tables(profile)

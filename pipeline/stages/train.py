@@ -6,16 +6,19 @@ method knobs of the run (`experiments.knobs`), `randomness.seed`, `work_dir = wo
 validation after every epoch (Figure 4 needs the curve), and three hooks: `EpochSeedHook` (each
 epoch's randomness from (seed, epoch), so a resumed run equals an uninterrupted one),
 `EpochRecordHook` (the per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same
-curves, the loss terms and T_j into this stage's MLflow run). `ctx.settings["train_hooks"]` adds hooks that only watch or stop
-a run, never change its result (a sweep's `OptunaPruningHook`), so they are not part of the key.
+curves, the loss terms and T_j into this stage's MLflow run), plus `EpochProgressHook` (the epoch
+bar). `ctx.settings["train_hooks"]` adds hooks that only watch or stop a run, never change its
+result (a sweep's `OptunaPruningHook`), so they are not part of the key; a training they stop ends
+`stopped` (`pipeline.engine.Stopped`).
 
 `resume=True`: a run killed mid-way continues from its last checkpoint at the next `pipeline run`
 (its key, hence its work_dir, is the same); truncated checkpoints are deleted first and the
 run resumes from the newest intact one (`drop_broken_checkpoints`). A recorded training whose
-checkpoint was truncated since runs again (`check_result`, the stage's result check). Launchers: in-process by default; `torchrun` or Slurm
-(`ctx.settings["launcher"]`) run `pipeline.runtime.train_worker` on the dumped config, see
-`pipeline.runtime.launch`; under Slurm each training is one job (named after the stage), and a job
-cancelled mid-training fails the stage with a message and resumes like a killed run.
+checkpoint was truncated since runs again (`check_result`, the stage's result check). Launchers:
+in-process by default; `torchrun` or Slurm (`ctx.settings["launcher"]`) run
+`pipeline.runtime.train_worker` on the dumped config, see `pipeline.runtime.launch`; under Slurm
+each training is one job (named after the stage), and a job cancelled mid-training fails the
+stage with a message and resumes like a killed run.
 """
 from __future__ import annotations
 
@@ -36,7 +39,8 @@ EPOCHS_FILE = "epochs.jsonl"
 # The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
 # know them, so the training config names them in `custom_imports` (a launched worker imports them
 # while loading the dumped config) and an in-process training imports them here (`register_hooks`).
-HOOK_MODULES = ("pipeline.runtime.epoch_records", "pipeline.tracking.mlflow_hook", "pipeline.sweeps.pruning_hook")
+HOOK_MODULES = ("pipeline.runtime.epoch_records", "pipeline.tracking.progress", "pipeline.tracking.mlflow_hook",
+                "pipeline.sweeps.pruning_hook")
 CONFIG_FILE = "config.py"
 
 
@@ -115,8 +119,9 @@ def build_config(*, config: str, data_root: str | None, overrides: dict, seed: i
     cfg.load_from = None
     # every epoch for curves (Figure 4, sweeps' pruners), else once after the last epoch
     cfg.train_cfg.val_interval = 1 if val_every_epoch else cfg.train_cfg.max_epochs
-    hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE), progress=progress,
-                  description=description or work_dir.name)]
+    hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE))]
+    if progress:
+        hooks.append(dict(type="EpochProgressHook", description=description or work_dir.name))
     if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (`tracking_environment`)
         hooks.append(dict(type="MLflowMetricsHook", run_id=run_id))
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks

@@ -1,9 +1,9 @@
 """Per-epoch validation AP into an Optuna trial; training stops the moment the trial is pruned."""
 from __future__ import annotations
 
-from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.hooks import Hook
+from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 
 from ..engine.results import Stopped
 from ..runtime.epoch_records import table_metric_names

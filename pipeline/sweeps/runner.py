@@ -126,7 +126,7 @@ def open_study(setup: SweepSetup, sweep: Sweep, runs: SweepRuns) -> tuple[object
         stored = study.user_attrs.get("sweep")
         if stored != described:
             raise ValueError(f"study {setup.study_name!r} in {redact(setup.storage)} was created for {stored}, "
-                             f"not {described}; resume it with the same options or pick another --study-name")
+                             f"not {described}; resume it with the same options or pick another --study-name") from None
         runs.reopen_parent(study.user_attrs[PARENT_RUN])
         return study, study.user_attrs[PARENT_RUN]
     study.set_user_attr("sweep", described)
@@ -224,7 +224,8 @@ def run_trial(study, storage, trial, sweep: Sweep, params: dict, objective: Call
         tell(study, trial, state=TrialState.FAIL)
     frozen = storage.get_trial(trial._trial_id)
     runs.trial_finished(child, frozen, curve=(result or {}).get("curve"))
-    value = f" AP {frozen.value:.4f} ({100 * frozen.value:.2f} %)" if frozen.value is not None and state == TrialState.COMPLETE else ""
+    done = frozen.value is not None and state == TrialState.COMPLETE
+    value = f" AP {frozen.value:.4f} ({100 * frozen.value:.2f} %)" if done else ""
     log(f"trial {trial.number:3d} {frozen.state.name:8} {params}{value} "
         f"({frozen.user_attrs.get(summary.EPOCHS, 0)} epochs, {time.monotonic() - clock:.0f} s)"
         + (f": {error}" if error else ""))

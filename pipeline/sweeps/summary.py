@@ -55,9 +55,10 @@ def best(study) -> dict | None:
 
 def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
     """The sweep's result as Markdown, CSV and LaTeX files in `out_dir`."""
+    from optuna.trial import TrialState
+
     from ..report.render import markdown, table_frame, write_table
     from ..stages.table import aggregate_rows, caption, paper_grid_ids
-    from optuna.trial import TrialState
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if sweep.is_grid:

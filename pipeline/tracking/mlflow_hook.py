@@ -5,9 +5,9 @@ import os
 import time
 from collections import defaultdict
 
-from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
+from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 
 from ..runtime.epoch_records import table_metric_names
 

@@ -1,21 +1,14 @@
 """MLflow as the system of record: every stage execution is one MLflow run.
 
-Layout of the store (default `sqlite:///<cwd>/mlflow.db`, or `--tracking-uri` /
-`MLFLOW_TRACKING_URI`):
+`Tracker` is the engine's node hooks (`pipeline.engine.NodeHooks`): it starts a stage's run before
+the stage, logs what the stage's `StageResult` carries after it and ends the run FINISHED, FAILED,
+KILLED or (a stopped stage) FINISHED with a `dsla.stopped` tag. It talks to MLflow through
+`MlflowClient` (no global active run), so it works the same in the main process, in `--jobs`
+worker processes and in a training hook. Default store: `sqlite:///<cwd>/mlflow.db`, or
+`--tracking-uri` / `MLFLOW_TRACKING_URI`.
 
-- one experiment per profile and dataset, `dsla/<profile>/<dataset>` (`crowdhuman`, `coco`), plus
-  `dsla/<profile>/report` for what spans both (Table 1, Figure 4, the report itself);
-- one run per stage execution (prepare, train, evaluate, complexity, table, figure, report),
-  named with what differs first (`records.run_name`), tagged `dsla.stage`, `dsla.key` (the stage key), `dsla.profile` and the
-  git commit, with the node's parameters as MLflow params; a failed stage ends FAILED with its
-  error in the `dsla.error` tag;
-- a table is its table stage's run (the parent) with one child run per row. A training run used
-  by several tables is logged once, by its train stage; each table's row run carries the row's
-  numbers and the `dsla.train_run_id` / `dsla.evaluate_run_id` tags pointing at the runs they
-  came from, so one training run can stand in any number of tables without being copied.
-
-The tracker talks to MLflow through `MlflowClient` (no global active run), so it works the same
-in the main process, in `--jobs` worker processes and in a training hook.
+The layout of the store (experiments, run names, tags, params, metrics, table parent/child runs)
+is described in one place: pipeline/README.md, "MLflow layout".
 """
 from __future__ import annotations
 

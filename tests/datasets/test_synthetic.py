@@ -11,8 +11,7 @@ from dsla.datasets.coco_format import load_coco
 from dsla.datasets.density import odgt_density, overlapping_pairs
 from dsla.datasets.drawing import Drawing
 from dsla.datasets.odgt import load_odgt, record_boxes
-from dsla.datasets.synthetic import (SPARSE_CLASSES, STAMP_NAME, generate_dataset,
-                                     render_image)
+from dsla.datasets.synthetic import SPARSE_CLASSES, STAMP_NAME, generate_dataset, render_image
 
 
 def test_writes_odgt_coco_images_and_density_for_each_split(crowd_dir):

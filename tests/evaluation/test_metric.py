@@ -4,6 +4,7 @@ import random
 
 import pytest
 import torch
+from mmdet.registry import METRICS
 from mmengine.evaluator import Evaluator
 
 import dsla  # noqa: F401  (registers the metric)
@@ -11,7 +12,6 @@ from dsla.evaluation import CrowdHumanEvalMetric, evaluate_files
 from dsla.evaluation.crowdhuman import evaluate
 from dsla.evaluation.detections import DetectionFormatError, write_odgt
 from dsla.evaluation.random_crowd import as_data_samples, random_crowd_records
-from mmdet.registry import METRICS
 
 
 @pytest.fixture(scope="module")

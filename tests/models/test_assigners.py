@@ -2,17 +2,13 @@
 import pytest
 import torch
 from mmengine.structures import InstanceData
+from two_instances import A, B, make_instances
 
 import dsla  # noqa: F401  (registers the modules)
-from dsla.models.task_modules.assigners import (MinCostAssigner, OneToOneAssigner,
-                                                SoftLabelAssigner)
+from dsla.models.task_modules.assigners import MinCostAssigner, OneToOneAssigner, SoftLabelAssigner
 from dsla.models.task_modules.assigners.min_cost_assigner import focal_cost
-from dsla.models.task_modules.assigners.one_to_one_assigner import (CERTAIN, NEGATIVE, SOFT,
-                                                                    grid_layout, prior_pairs,
-                                                                    prior_region)
+from dsla.models.task_modules.assigners.one_to_one_assigner import CERTAIN, NEGATIVE, SOFT, grid_layout, prior_pairs, prior_region
 from dsla.models.task_modules.assigners.soft_label_assigner import soft_label_scale
-
-from two_instances import A, B, make_instances
 
 
 def test_one_to_one_certain_anchors():

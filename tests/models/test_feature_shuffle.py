@@ -7,8 +7,8 @@ from dsla.models.necks import FeatureShuffle
 
 
 def levels(channels=8, sizes=(16, 8, 4)):
-    # level l is filled with the value l, so a resized block still tells where it came from
-    return tuple(torch.full((2, channels, s, s), float(l)) for l, s in enumerate(sizes))
+    # level i is filled with the value i, so a resized block still tells where it came from
+    return tuple(torch.full((2, channels, s, s), float(i)) for i, s in enumerate(sizes))
 
 
 def test_each_level_receives_s_channels_from_each_neighbour():

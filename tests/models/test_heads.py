@@ -3,12 +3,11 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 from torch.overrides import TorchFunctionMode
+from two_instances import make_instances
 
 import dsla  # noqa: F401
 from dsla.models.dense_heads import DSLAHead, O2OHead
 from dsla.models.dense_heads.o2o_head import BranchOutputs
-
-from two_instances import make_instances
 
 HEAD = dict(num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
             strides=[8, 16], norm_cfg=dict(type='GN', num_groups=4, requires_grad=True))

@@ -8,8 +8,16 @@ import math
 
 import pytest
 
-from pipeline.report.claims import (CONTRADICTED, NOT_RESOLVED, SUPPORTED, claims_markdown, claims_tags,
-                                    decide_claims, paired_interval, t975)
+from pipeline.report.claims import (
+    CONTRADICTED,
+    NOT_RESOLVED,
+    SUPPORTED,
+    claims_markdown,
+    claims_tags,
+    decide_claims,
+    paired_interval,
+    t975,
+)
 
 
 def row(**per_seed_metric):

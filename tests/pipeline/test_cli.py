@@ -6,8 +6,8 @@ import time
 import pytest
 
 from pipeline import cli
-from pipeline.graph import Pipeline
 from pipeline.engine.store import ResultStore
+from pipeline.graph import Pipeline
 
 
 @pytest.fixture

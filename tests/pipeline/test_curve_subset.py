@@ -20,8 +20,8 @@ def test_curve_subset_files_keep_the_first_images(tmp_path):
 
 @pytest.mark.slow
 def test_training_validates_on_the_curve_subset_and_evaluate_on_all(tmp_path, monkeypatch):
-    from pipeline.engine import ResultStore, run
     from experiments import tables as defs
+    from pipeline.engine import ResultStore, run
     from pipeline.graph import Pipeline
 
     monkeypatch.chdir(tmp_path)

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import pytest
+
 from experiments import tables as defs
-
-
-
 
 
 def test_default_knobs_make_the_same_run_in_every_table():

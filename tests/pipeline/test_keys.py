@@ -117,7 +117,8 @@ def test_editing_a_table_spec_rekeys_tables_not_trainings(repo):
 
 
 @pytest.mark.parametrize("module", ["pipeline/tracking/tracker.py", "pipeline/tracking/mlflow_hook.py",
-                                    "pipeline/runtime/console.py", "pipeline/sweeps/pruning_hook.py"])
+                                    "pipeline/tracking/progress.py", "pipeline/runtime/console.py",
+                                    "pipeline/sweeps/pruning_hook.py"])
 def test_editing_watch_only_code_changes_no_key(repo, module):
     before = keys(repo, "reproduce-tables")
     append(repo / module, "\ndef an_edit():\n    return 'only watches'\n")

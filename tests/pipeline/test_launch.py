@@ -75,7 +75,8 @@ def test_a_failed_task_is_not_reported_as_a_cancelled_job(tmp_path):
 def test_another_launch_failure_names_its_last_error_line(tmp_path):
     log = tmp_path / "launch-pytorch.log"
     log.write_text("$ python -m torch.distributed.run ...\nloading\nValueError: bad config value\ntorchrun: exit\n")
-    assert failure("pytorch", 1, log, tmp_path) == f"pytorch training exited with code 1: ValueError: bad config value; log: {log}"
+    assert failure("pytorch", 1, log, tmp_path) == (
+        f"pytorch training exited with code 1: ValueError: bad config value; log: {log}")
 
 
 def test_slurm_needs_a_partition():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pipeline.graph import definitions
 from pipeline.engine import Node, Stage
+from pipeline.graph import definitions
 from pipeline.stages.table import aggregate_rows, log_rows
 from pipeline.tracking import Tracker
 from pipeline.tracking.records import row_params, run_name

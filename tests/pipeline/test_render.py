@@ -5,11 +5,10 @@ import math
 
 import pandas as pd
 
-
+from experiments import tables as defs
 from pipeline.report.plots import convergence_epoch, plot_figure4
 from pipeline.report.render import NOT_RUN, QUOTED, table_frame, write_table
 from pipeline.stages.table import aggregate_rows, caption
-from experiments import tables as defs
 
 tables = defs.tables("tiny")
 

@@ -12,11 +12,11 @@ import math
 import pandas as pd
 import pytest
 
+from experiments import tables as defs
 from pipeline import cli
+from pipeline.engine.store import ResultStore
 from pipeline.graph import Pipeline
 from pipeline.report.render import paper_frame
-from pipeline.engine.store import ResultStore
-from experiments import tables as defs
 
 pytestmark = pytest.mark.slow
 

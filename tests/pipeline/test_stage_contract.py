@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import engine
-from pipeline.engine import NodeHooks, Node, ResultStore, Stage, StageResult, Stopped
+from pipeline.engine import Node, NodeHooks, ResultStore, Stage, StageResult, Stopped
 
 
 def measured(ctx, value):

@@ -16,8 +16,8 @@ import pytest
 from experiments import tables as defs
 from pipeline import engine, profiles
 from pipeline.digest import REPO_ROOT
-from pipeline.graph import Pipeline
 from pipeline.engine.store import DONE, ResultStore
+from pipeline.graph import Pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import cli
 from experiments import tables as defs
-
+from pipeline import cli
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from experiments import tables as defs
 from pipeline import engine
 from pipeline.digest import REPO_ROOT
-from pipeline.graph import Pipeline
 from pipeline.engine.store import DONE, MISSING, ResultStore
+from pipeline.graph import Pipeline
 from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow

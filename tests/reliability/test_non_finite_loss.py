@@ -10,11 +10,11 @@ import torch
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from pipeline import engine
-from pipeline.graph import Pipeline
-from pipeline.engine.store import FAILED, ResultStore
-from pipeline.tracking import Tracker
 from experiments import tables as defs
+from pipeline import engine
+from pipeline.engine.store import FAILED, ResultStore
+from pipeline.graph import Pipeline
+from pipeline.tracking import Tracker
 
 pytestmark = pytest.mark.slow
 

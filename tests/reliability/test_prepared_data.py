@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from experiments import tables as defs
 from pipeline import cli, engine
 from pipeline.engine.store import DONE, FAILED, INCOMPLETE, ResultStore
-from experiments import tables as defs
 from pipeline.graph import Pipeline
 
 

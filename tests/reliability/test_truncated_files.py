@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from experiments import tables as defs
 from pipeline import engine
 from pipeline.engine import Node, Stage
+from pipeline.engine.store import DONE, INCOMPLETE, ResultStore
 from pipeline.graph import Pipeline
 from pipeline.stages.train import check_result, drop_broken_checkpoints, intact_checkpoint
-from pipeline.engine.store import DONE, INCOMPLETE, ResultStore
-from experiments import tables as defs
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:

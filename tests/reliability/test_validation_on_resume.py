@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from experiments import tables as defs
 from pipeline import cli, engine
 from pipeline.digest import REPO_ROOT
 from pipeline.engine.store import DONE, ResultStore
-from experiments import tables as defs
 from pipeline.graph import Pipeline
 from pipeline.tracking import Tracker
 

@@ -123,7 +123,7 @@ def test_table4_trains_every_row_as_a_slurm_job_step_two_at_a_time(table4_runs):
         assert "--gres" not in launch_log.splitlines()[0], "a request without GPUs must not ask for --gres"
         assert "Distributed launcher: slurm" in "".join(p.read_text() for p in work_dir.glob("*/*.log"))
     rows = sacct(list(jobs.values()))
-    for work_dir, job in jobs.items():
+    for job in jobs.values():
         step = rows[f"{job}.0"]
         assert step["State"] == "COMPLETED" and step["ExitCode"] == "0:0", step
         assert rows[job]["JobName"].startswith("train:"), rows[job]

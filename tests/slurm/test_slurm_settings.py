@@ -33,7 +33,8 @@ def one_line(err: str) -> str:
 def test_slurm_without_a_partition_names_the_clusters_partitions(run, slurm_partition):
     code, err = run("--launcher", "slurm")
     assert code == 2
-    assert one_line(err) == f"pipeline run: --launcher slurm needs --slurm-partition (this cluster's partitions: {slurm_partition})"
+    assert one_line(err) == ("pipeline run: --launcher slurm needs --slurm-partition "
+                             f"(this cluster's partitions: {slurm_partition})")
 
 
 def test_an_unknown_partition_is_refused(run, slurm_partition):

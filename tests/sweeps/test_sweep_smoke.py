@@ -21,9 +21,9 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from pipeline import cli
+from pipeline.engine.store import ResultStore
 from pipeline.graph import Pipeline
 from pipeline.runtime.launch import free_port
-from pipeline.engine.store import ResultStore
 from pipeline.sweeps.objective import TrainObjective
 from pipeline.sweeps.runner import PARENT_RUN, SweepSetup, run_sweep
 from pipeline.sweeps.spaces import make_sweep

@@ -7,9 +7,9 @@ import itertools
 import optuna
 import pytest
 
+from experiments import tables as defs
 from pipeline.graph import Pipeline
 from pipeline.sweeps.spaces import make_sweep
-from experiments import tables as defs
 
 
 def test_grid_sweeps_cover_the_papers_grids():
@@ -38,7 +38,8 @@ def test_a_grid_that_is_not_a_product_is_refused(monkeypatch):
         make_sweep("temps", "smoke", "smoke").grid()
 
 
-@pytest.mark.parametrize("sampler", [optuna.samplers.RandomSampler(seed=1), optuna.samplers.TPESampler(seed=1, n_startup_trials=5)])
+@pytest.mark.parametrize("sampler", [optuna.samplers.RandomSampler(seed=1),
+                                     optuna.samplers.TPESampler(seed=1, n_startup_trials=5)])
 def test_search_keeps_t_min_at_most_t_max_on_the_papers_steps(sampler):
     sweep = make_sweep("search", "tiny")
     study = optuna.create_study(direction="maximize", sampler=sampler)

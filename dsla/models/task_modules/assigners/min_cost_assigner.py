@@ -8,8 +8,7 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .one_to_one_assigner import (Claims, assign_result, empty_claims, ignored_points,
-                                  match_certain, rank_pairs, settle_claims)
+from .one_to_one_assigner import Claims, assign_result, empty_claims, ignored_points, match_certain, rank_pairs, settle_claims
 
 # Pairs evaluated at once: bounds the memory of the (N, M) cost to N × chunk entries.
 CHUNK_ENTRIES = 1 << 21
