@@ -56,7 +56,7 @@ class TrainObjective:
         from ..graph import Pipeline, train_and_evaluate
 
         run = sweep.run(params)
-        pipeline = Pipeline(sweep.profile, data_root=self.data_root)
+        pipeline = Pipeline(sweep.profile, data_root=self.data_root, curves="all")  # as train_and_evaluate
         node, trained = pipeline.evaluate(run), pipeline.train(run)
         store = ResultStore(self.store_root)
         os.environ[STORAGE_ENV] = self.storage  # for the pruning hook, here and in launched workers
