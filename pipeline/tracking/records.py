@@ -18,11 +18,8 @@ import json
 import urllib.parse
 from typing import Any, Mapping
 
-
-def _defs():
-    """`experiments/tables.py` (variants, knob names), loaded by the pipeline's graph."""
-    from ..graph import definitions
-    return definitions()
+from experiments import knobs
+from experiments import tables as defs
 
 PERCENT = ("AP", "MR2", "JI", "Recall", "AP50", "AP75")  # fractions here, percent in the paper's tables
 NOT_APPLICABLE = "–"
@@ -71,10 +68,10 @@ def row_params(row: Mapping[str, Any]) -> dict[str, str]:
     values = {**run, **(row.get("knobs") or {})}
     params: dict[str, str] = {}
     variant = run.get("variant")
-    if variant in _defs().VARIANTS:  # a trained row (density and complexity rows have no knobs)
-        fs, sla = _defs().VARIANTS[variant]
+    if variant in defs.VARIANTS:  # a trained row (density and complexity rows have no knobs)
+        fs, sla = defs.VARIANTS[variant]
         params.update(variant=variant, FS="yes" if fs else "no", DSLA="yes" if sla else "no")
-        for name in _defs().METHOD_KNOBS:
+        for name in knobs.NAMES:
             params[name] = _number(values[name]) if name in values else NOT_APPLICABLE
     for name in ("dataset", "profile"):
         if name in run:
@@ -134,7 +131,7 @@ def row_description(table, row_id: str, params: Mapping[str, str], metrics: Mapp
     beside the paper's, and links to the training runs and their curves."""
     title = table.name.replace("table", "Table ")
     flags = ", ".join(f"{k} {params[k]}" for k in ("FS", "DSLA") if k in params)
-    knobs = ", ".join(f"{k} = {v}" for k, v in params.items() if k in _defs().METHOD_KNOBS and v != NOT_APPLICABLE)
+    knobs = ", ".join(f"{k} = {v}" for k, v in params.items() if k in knobs.NAMES and v != NOT_APPLICABLE)
     lines = [f"**{title}, row `{row_id}`** — {table.title}.", "",
              f"{flags}" + (f"; {knobs}" if knobs else "") + f"; {params.get('seeds', '1')} seed(s).", ""]
     cells = []

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.graph import definitions
+from experiments import tables as defs
 from pipeline.stages.table import aggregate_rows, log_rows
 from pipeline.tracking import Tracker
 
-defs = definitions()
+defs = defs
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),

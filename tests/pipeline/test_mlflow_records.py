@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from mlflow.tracking import MlflowClient
 
+from experiments import tables as defs
 from pipeline.engine import Node, Stage
-from pipeline.graph import definitions
 from pipeline.stages.table import aggregate_rows, log_rows
 from pipeline.tracking import Tracker
 from pipeline.tracking.records import row_params, run_name
 
-defs = definitions()
+defs = defs
 
 TABLE4 = defs.tables("smoke")["table4"]
 AP = {"baseline": 0.10, "fs": 0.12, "dsla": 0.13, "dsla_fs": 0.15}
