@@ -131,9 +131,9 @@ def row_description(table, row_id: str, params: Mapping[str, str], metrics: Mapp
     beside the paper's, and links to the training runs and their curves."""
     title = table.name.replace("table", "Table ")
     flags = ", ".join(f"{k} {params[k]}" for k in ("FS", "DSLA") if k in params)
-    knobs = ", ".join(f"{k} = {v}" for k, v in params.items() if k in knobs.NAMES and v != NOT_APPLICABLE)
+    set_knobs = ", ".join(f"{k} = {v}" for k, v in params.items() if k in knobs.NAMES and v != NOT_APPLICABLE)
     lines = [f"**{title}, row `{row_id}`** — {table.title}.", "",
-             f"{flags}" + (f"; {knobs}" if knobs else "") + f"; {params.get('seeds', '1')} seed(s).", ""]
+             f"{flags}" + (f"; {set_knobs}" if set_knobs else "") + f"; {params.get('seeds', '1')} seed(s).", ""]
     cells = []
     for metric in table.metrics:
         if metric not in metrics:

@@ -11,8 +11,6 @@ from pipeline.stages.table import aggregate_rows, log_rows
 from pipeline.tracking import Tracker
 from pipeline.tracking.records import row_params, run_name
 
-defs = defs
-
 TABLE4 = defs.tables("smoke")["table4"]
 AP = {"baseline": 0.10, "fs": 0.12, "dsla": 0.13, "dsla_fs": 0.15}
 KNOBS = {"baseline": {"lambda_o2o": 1.0}, "fs": {"lambda_o2o": 1.0, "S": 16},
