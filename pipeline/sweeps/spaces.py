@@ -55,7 +55,8 @@ class Sweep:
         values = {k: sorted({p[i] for p in points}) for i, k in enumerate(self.knobs)}
         if set(itertools.product(*values.values())) != points:
             raise ValueError(f"{self.table.name} rows of profile {self.grid_profile!r} are not a full grid over "
-                             f"{self.knobs}; GridSampler needs the product of {values} (sweep another profile's grid with --grid)")
+                             f"{self.knobs}; GridSampler needs the product of {values} "
+                             "(sweep another profile's grid with --grid)")
         return values
 
     def ranges(self) -> dict[str, tuple]:
