@@ -92,6 +92,21 @@ def _module_file(root: Path, module: str) -> Path | None:
     return None
 
 
+def _statements(body: list[ast.stmt]):
+    """Every statement in `body` and in the bodies nested in it (functions, classes, if/try/with/...):
+    imports are statements, so expressions (most of a module's nodes) need not be visited."""
+    for statement in body:
+        yield statement
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            nested = getattr(statement, name, None)
+            if isinstance(nested, list):
+                for child in nested:
+                    if isinstance(child, (ast.excepthandler, ast.match_case)):
+                        yield from _statements(child.body)
+                    elif isinstance(child, ast.stmt):
+                        yield from _statements([child])
+
+
 @lru_cache(maxsize=None)
 def _imports(path: Path, module: str, mtime_ns: int) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
     """What `path` (module `module`) imports, anywhere in its source: `(module, None)` for
@@ -99,7 +114,7 @@ def _imports(path: Path, module: str, mtime_ns: int) -> tuple[tuple[str, tuple[s
     is_package = path.name == "__init__.py"
     package = module if is_package else module.rpartition(".")[0]
     found: list[tuple[str, tuple[str, ...] | None]] = []
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+    for node in _statements(ast.parse(path.read_bytes(), filename=str(path)).body):
         if isinstance(node, ast.Import):
             found += [(alias.name, None) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

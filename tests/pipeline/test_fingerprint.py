@@ -21,6 +21,13 @@ PROJECT = {
 
         def score(ctx, value):
             from proj.lazy import offset      # lazy import inside the function
+            if not value:
+                pass
+            else:
+                try:
+                    pass
+                finally:
+                    import proj.lazy.guarded  # nested in else / finally inside the function
             watch.log(value)
             return {"value": scale.times_two(value) + offset.OFFSET}
         """,
@@ -30,6 +37,7 @@ PROJECT = {
     "proj/maths/unused.py": "NOT_IMPORTED = 1\n",
     "proj/lazy/__init__.py": "",
     "proj/lazy/offset.py": "OFFSET = 0\n",
+    "proj/lazy/guarded.py": "",
     "proj/watch.py": "from proj.maths import unused\n\ndef log(value):\n    pass\n",
     "proj/plugin/__init__.py": "from . import heavy, registered\n",
     "proj/plugin/registered.py": "X = 1\n",
@@ -58,7 +66,7 @@ def test_walk_follows_relative_absolute_and_lazy_imports_with_parent_packages(pr
     files = set(scope(project).digests("proj.stages.score"))
     assert files == {"proj/__init__.py", "proj/stages/__init__.py", "proj/stages/score.py",
                      "proj/maths/__init__.py", "proj/maths/scale.py", "proj/maths/constants.py",
-                     "proj/lazy/__init__.py", "proj/lazy/offset.py", "proj/plugin/__init__.py",
+                     "proj/lazy/__init__.py", "proj/lazy/offset.py", "proj/lazy/guarded.py", "proj/plugin/__init__.py",
                      "proj/plugin/registered.py"}
 
 
