@@ -82,6 +82,7 @@ def fingerprint(value: Any, length: int = 16) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
+@lru_cache(maxsize=None)  # per process: modules are not added or removed while keys are computed
 def _module_file(root: Path, module: str) -> Path | None:
     """The source file of `module` under `root` (a package's `__init__.py`), or None."""
     base = root.joinpath(*module.split("."))
