@@ -370,7 +370,7 @@ def output_files(out_dir: Path) -> list[Path]:
 
 # The project modules whose code shapes the generated files: this one and every `dsla` module it
 # imports, transitively (tests/datasets/test_synthetic.py checks the list against the import graph
-# with the pipeline's own `CodeScope`; `dsla` cannot import the pipeline's fingerprint helper).
+# with the pipeline's own `CodeScope`; `dsla` may not depend on the pipeline's fingerprint helper).
 GENERATOR_MODULES = (coco_format, density, drawing, files, odgt)
 
 
