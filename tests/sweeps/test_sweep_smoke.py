@@ -113,7 +113,7 @@ def test_a_pruned_trial_stops_training_after_the_epoch_it_is_pruned_at(swept):
     [trial] = optuna.load_study(study_name="pruned", storage=swept["storage"]).get_trials()
     assert trial.state == TrialState.PRUNED and trial.user_attrs["pruned_at_epoch"] == 1
     assert list(trial.intermediate_values) == [1] and trial.user_attrs["epochs_trained"] == 1
-    node = Pipeline("smoke").train(make_sweep("search", "smoke").run(trial.params))
+    node = Pipeline("smoke", curves="all").train(make_sweep("search", "smoke").run(trial.params))  # as trials train
     record = ResultStore(swept["dir"] / ".pipeline").load(node.key)
     assert record.status == "stopped" and record.error.startswith("pruned after epoch 1")  # not a failure
     train_run = swept["client"].get_run(record.data["run_id"])
