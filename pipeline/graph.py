@@ -186,14 +186,17 @@ class Pipeline:
 
 
 def train_and_evaluate(profile: str, run, *, seed: int = 0, store, tracker=None, settings=None,
-                       data_root: str | None = None, work_root: str | Path = "work_dirs") -> dict:
+                       data_root: str | None = None, work_root: str | Path = "work_dirs",
+                       curves: str = "all") -> dict:
     """One train + evaluate point, cached like every other (the entry point for Optuna trials).
 
     `run` is an `experiments/tables.py` `Train`. Returns the evaluate stage's result (its
-    `metrics`), or raises RuntimeError with the stage's error.
+    `metrics`), or raises RuntimeError with the stage's error. `curves` as in `Pipeline`: "all"
+    for a pruned search (its pruner reads every epoch), "figure" for a grid point, which then has
+    the key of the same point in a table and shares its cache.
     """
     from .engine import run as run_nodes
-    node = Pipeline(profile, data_root=data_root, curves="all").evaluate(run, seed)
+    node = Pipeline(profile, data_root=data_root, curves=curves).evaluate(run, seed)
     outcome = run_nodes([node], store, work_root=work_root, tracker=tracker, settings=settings).outcomes[node.key]
     if outcome.result is None:
         raise RuntimeError(f"{node.name}: {outcome.status}: {outcome.error}")

@@ -58,14 +58,17 @@ class SweepRuns:
         return self.tracker.start_run(f"{self.study_name}/trial-{number}", self.sweep.template.dataset,
                                       tags=tags, params={"trial": number, **params}, parent_run_id=parent_id)
 
-    def trial_finished(self, run_id: str, frozen, curve: list[float] | None = None) -> None:
-        """Record the trial's outcome (`frozen`: its FrozenTrial after `tell`)."""
+    def trial_finished(self, run_id: str, frozen, curve: list[float] | None = None,
+                       steps: list[int] | None = None) -> None:
+        """Record the trial's outcome (`frozen`: its FrozenTrial after `tell`); `curve` is logged at the
+        epochs `steps` it was validated at (default 1, 2, ...)."""
         attrs, state = frozen.user_attrs, frozen.state.name
         metrics = dict(attrs.get(summary.METRICS) or {})
         metrics[summary.EPOCHS] = attrs.get(summary.EPOCHS, 0)
         self.tracker.log_metrics(run_id, metrics)
         values = curve if curve is not None else [frozen.intermediate_values[s] for s in sorted(frozen.intermediate_values)]
-        steps = range(1, len(values) + 1) if curve is not None else sorted(frozen.intermediate_values)
+        if steps is None:
+            steps = range(1, len(values) + 1) if curve is not None else sorted(frozen.intermediate_values)
         for step, value in zip(steps, values):
             self.tracker.log_metrics(run_id, {"val/AP": value}, step=step)
         tags = {"optuna.state": state}

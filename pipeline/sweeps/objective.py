@@ -7,7 +7,8 @@ result, and a point trained now is a result every table reuses. The training get
 reports each epoch's validation AP to this trial and stops the training when the pruner says so.
 
 Outcomes:
-- done: `{"value": AP, "metrics": {...}, "curve": [AP per epoch], "train_run_id", ...}`;
+- done: `{"value": AP, "metrics": {...}, "curve": [AP per validated epoch], "curve_epochs": [those epochs],
+  "epochs_trained", "train_run_id", ...}`;
 - pruned: `optuna.TrialPruned` (the hook stopped the training: its stage ends `stopped`; its checkpoint stays,
   so the same point resumes from it if it is ever asked for again);
 - failed: `TrialError` with the failing stage's own error (e.g. the head's non-finite loss);
@@ -56,7 +57,10 @@ class TrainObjective:
         from ..graph import Pipeline, train_and_evaluate
 
         run = sweep.run(params)
-        pipeline = Pipeline(sweep.profile, data_root=self.data_root, curves="all")  # as train_and_evaluate
+        # a pruned study's pruner reads every epoch's AP; a grid point validates as its table row
+        # does, so the two share one stage key (and one training)
+        curves = "all" if self.pruner else "figure"
+        pipeline = Pipeline(sweep.profile, data_root=self.data_root, curves=curves)  # as train_and_evaluate
         node, trained = pipeline.evaluate(run), pipeline.train(run)
         store = ResultStore(self.store_root)
         os.environ[STORAGE_ENV] = self.storage  # for the pruning hook, here and in launched workers
@@ -64,7 +68,8 @@ class TrainObjective:
         while True:
             try:
                 result = train_and_evaluate(sweep.profile, run, store=store, tracker=self.tracker,
-                                            settings=settings, data_root=self.data_root, work_root=self.work_root)
+                                            settings=settings, data_root=self.data_root, work_root=self.work_root,
+                                            curves=curves)
                 break
             except RuntimeError:
                 stages = in_order([node])  # upstream first
@@ -83,4 +88,7 @@ class TrainObjective:
         epochs = store.load(trained.key).result["epochs"]
         return {"value": result["metrics"]["AP"], "metrics": result["metrics"], "data": result.get("data", ""),
                 "curve": [e["AP"] for e in epochs if "AP" in e], "train_run_id": result.get("train_run_id"),
+                "curve_epochs": [e["epoch"] for e in epochs if "AP" in e],
+                # epochs trained, not validations: a grid point validates as its table row (maybe only at its end)
+                "epochs_trained": epochs[-1]["epoch"],
                 "evaluate_run_id": result.get("run_id")}

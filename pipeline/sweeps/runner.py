@@ -211,7 +211,9 @@ def run_trial(study, storage, trial, sweep: Sweep, params: dict, objective: Call
         raise
     except Exception as exc:  # recorded in Optuna and MLflow; the sweep goes on
         state, error = TrialState.FAIL, f"{type(exc).__name__}: {exc}"
-    trial.set_user_attr(summary.EPOCHS, len(storage.get_trial(trial._trial_id).intermediate_values))
+    # a pruned or failed trial validated every epoch it trained (its pruner read them); a finished one says
+    trial.set_user_attr(summary.EPOCHS, (result or {}).get(summary.EPOCHS)
+                        or len(storage.get_trial(trial._trial_id).intermediate_values))
     if result is not None:
         for key in (summary.METRICS, summary.DATA, summary.TRAIN_RUN, summary.EVALUATE_RUN):
             if result.get(key) is not None:
@@ -223,7 +225,7 @@ def run_trial(study, storage, trial, sweep: Sweep, params: dict, objective: Call
         trial.set_user_attr(summary.ERROR, error[:5000])
         tell(study, trial, state=TrialState.FAIL)
     frozen = storage.get_trial(trial._trial_id)
-    runs.trial_finished(child, frozen, curve=(result or {}).get("curve"))
+    runs.trial_finished(child, frozen, curve=(result or {}).get("curve"), steps=(result or {}).get("curve_epochs"))
     done = frozen.value is not None and state == TrialState.COMPLETE
     value = f" AP {frozen.value:.4f} ({100 * frozen.value:.2f} %)" if done else ""
     log(f"trial {trial.number:3d} {frozen.state.name:8} {params}{value} "

@@ -59,7 +59,8 @@ SWEEP = make_sweep("k", "smoke")
 def test_a_trained_point_gives_its_ap_curve_and_runs_and_the_training_gets_the_pruning_hook(objective, trial):
     result = objective(trial, SWEEP, {"K": 4})
     assert result == {"value": 0.2, "metrics": {"AP": 0.2, "Recall": 0.5}, "data": "fake data", "curve": [0.1, 0.2],
-                      "train_run_id": "train-run", "evaluate_run_id": "evaluate-run"}
+                      "train_run_id": "train-run", "evaluate_run_id": "evaluate-run", "epochs_trained": 2,
+                      "curve_epochs": [1, 2]}
     [hook] = SEEN_SETTINGS[0]["train_hooks"]
     assert hook == {"type": "OptunaPruningHook", "study_name": "s",  # the storage URL only in the environment
                     "trial_id": trial._trial_id, "pruner": {"type": "MedianPruner"}, "metric": "AP"}
