@@ -20,10 +20,15 @@ def test_grid_sweeps_cover_the_papers_grids():
 @pytest.mark.parametrize("kind, table", [("k", "table6"), ("temps", "table7")])
 @pytest.mark.parametrize("grid", ["paper", "tiny", "smoke"])
 def test_every_grid_point_is_the_node_its_table_trains(kind, table, grid):
-    """Same evaluate-stage key as the table's row: the sweep and the table share one result."""
+    """Same evaluate-stage key as the table's seed-0 row: the sweep and the table share one result."""
     sweep = make_sweep(kind, grid, grid)
     pipeline = Pipeline(grid, data_root="/data" if grid == "paper" else None)
-    table_keys = {node.key for node in pipeline.table(table).inputs.values()}
+    # a claim row (K = 6, T 0.6/0.4) trains several seeds in the table; a grid trial is its seed 0
+    table_keys = {node.key for name, node in pipeline.table(table).inputs.items() if name.endswith("@seed0")}
+    if (kind, grid) == ("temps", "tiny"):  # tiny's Table 7 is cut to the optimum and its neighbours
+        with pytest.raises(ValueError, match="not a full grid"):
+            sweep.grid()
+        return
     grid = sweep.grid()
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     assert len(points) == len(table_keys)
