@@ -59,7 +59,10 @@ def mlflow_shape(folder: Path) -> dict:
         shape[name] = {
             "status": run.info.status,
             "params": {k: v.replace(str(folder), "<folder>") for k, v in run.data.params.items()},
-            "metrics": {m: len(client.get_metric_history(run.info.run_id, m)) for m in run.data.metrics},
+            # system/* metrics are sampled by wall clock (MLflow's monitor): how many depends on how long a
+            # run took, not on what it recorded
+            "metrics": {m: len(client.get_metric_history(run.info.run_id, m)) for m in run.data.metrics
+                        if not m.startswith("system/")},
             "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id)),
             "tags": sorted(tags),
         }
