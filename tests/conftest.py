@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,18 @@ def postgres_server():
         _server_unavailable(f"scripts/postgres.sh --start-only could not start PostgreSQL (exit {done.returncode}): "
                             f"{done.stderr.strip()[-500:]}")
     return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def postgres_database(postgres_server):
+    """A new, empty database on the local server (its URL), dropped afterwards."""
+    import sqlalchemy
+
+    name = f"test_db_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -9,7 +9,6 @@ hides it too.
 from __future__ import annotations
 
 import subprocess
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -24,17 +23,8 @@ SENTINEL = "Sentinel5ecretPW"
 
 
 @pytest.fixture
-def database(postgres_server):
-    import sqlalchemy
-
-    name = f"secret_test_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def database(postgres_database):
+    return postgres_database
 
 
 def with_password(url: str) -> str:

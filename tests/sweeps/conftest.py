@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ def sqlite_storage(tmp_path):
 
 
 @pytest.fixture
-def postgres_storage(postgres_server):
+def postgres_storage(postgres_database):
     """A new, empty database on the local server, dropped afterwards."""
-    import sqlalchemy
-
-    name = f"sweep_test_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return postgres_database
