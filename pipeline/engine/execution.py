@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -154,6 +155,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
     notify = listener or (lambda event, node, outcome: None)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else None
     pending: dict[Future, tuple[Node, float]] = {}
+    queue: deque[Node] = deque()  # ready to run, waiting for a free worker
 
     def finish(outcome: Outcome) -> None:
         report.outcomes[outcome.node.key] = outcome
@@ -184,6 +186,11 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                     if record.status == DONE:
                         finish(Outcome(node, CACHED, result=record.result))
                         continue
+                queue.append(node)
+            # at most `jobs` stages in the pool at once: a stage is "started" (and shown running)
+            # when a worker takes it, not when it becomes ready
+            while queue and (pool is None or len(pending) < jobs):
+                node = queue.popleft()
                 inputs = {arg: report.outcomes[up.key].result for arg, up in node.inputs.items()}
                 notify("start", node, None)
                 if pool is None:

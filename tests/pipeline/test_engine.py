@@ -160,3 +160,17 @@ def test_listener_sees_start_and_finish(log, store, tmp_path):
     *_, d = diamond()
     run([d], store, tmp_path, listener=lambda event, node, outcome: events.append((event, node.name)))
     assert events.count(("finish", "d")) == 1 and events.index(("start", "d")) < events.index(("finish", "d"))
+
+
+def test_with_jobs_n_at_most_n_stages_are_started_at_once(log, store, tmp_path):
+    """A stage is reported started (and shown running) when a worker takes it, not when it is ready."""
+    sources = [Node(f"s{i}", NUMBER, {"value": i}) for i in range(5)]
+    events, started = [], set()
+
+    def listen(event, node, outcome):
+        (started.add if event == "start" else started.discard)(node.name)
+        events.append(len(started))
+
+    report = run(sources, store, tmp_path, jobs=2, listener=listen)
+    assert report.ok and len(calls(log)) == 5
+    assert max(events) == 2, f"stages started but unfinished, event by event: {events}"
