@@ -229,7 +229,7 @@ def measure(quick: bool = False, profile: str = "tiny", t_max: str = "0.6,0.7", 
         profile, t_max, t_min, search_seeds = "smoke", "0.6", "0.2,0.4", 3
     command = (f".venv/bin/python -m benchmarks.bench_sweep --profile {profile} --t-max {t_max} --t-min {t_min} "
                f"--search-seeds {search_seeds} --pruners {pruners}" + (" --quick" if quick else ""))
-    section = Section("Sweeps: pruned TPE search vs the K x T grid, over search seeds", command)
+    section = Section("7. Sweeps: pruned TPE search vs the K x T grid, over search seeds", command)
     values = grid_values(profile, tuple(float(v) for v in t_max.split(",")),
                          tuple(float(v) for v in t_min.split(",")))
     root = Path(workdir or Path("work_dirs") / "bench_sweep").resolve()

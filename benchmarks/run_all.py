@@ -9,6 +9,10 @@ Benchmarks, in the report's order (each also runs alone, see its module):
   eval_speed   benchmarks/bench_eval_speed.py   our CrowdHuman evaluation vs mmdet's metric
   convergence  benchmarks/bench_convergence.py  epochs to 95 % of the final AP, tiny, seeds
   pipeline     benchmarks/bench_pipeline.py     cached reproduce-tables re-run, loader vs step
+  sweep        benchmarks/bench_sweep.py        pruned TPE search vs the K x T grid, over search seeds
+
+Sections measured by hand (a cold setup, the whole default run) are kept as Markdown in
+``reports/`` (``HAND_MEASURED``) and appended as they are.
 
 The last result of every benchmark is kept in ``work_dirs/benchmarks/results.json``; ``--only``
 re-runs some of them and the report is re-written from all kept results, each section with the
@@ -27,13 +31,14 @@ import time
 import traceback
 from pathlib import Path
 
-from . import bench_assignment, bench_convergence, bench_deploy, bench_pipeline, bench_train_cost
+from . import bench_assignment, bench_convergence, bench_deploy, bench_pipeline, bench_sweep, bench_train_cost
 from .common import DEFAULT_THREADS, REPO_ROOT, Goal, Section, markdown_table, quiet, run_section, set_threads
 
 RESULTS = REPO_ROOT / "work_dirs" / "benchmarks" / "results.json"
 REPORT = REPO_ROOT / "reports" / "benchmarks.md"
-# Measured by hand (a cold setup needs a fresh venv and a quarter of an hour): appended as it is.
-SETUP_TIME = REPO_ROOT / "reports" / "setup_time.md"
+# Measured by hand (a cold setup needs a fresh venv, the tiny evidence a whole `make reproduce`):
+# appended as they are.
+HAND_MEASURED = (REPO_ROOT / "reports" / "setup_time.md", REPO_ROOT / "reports" / "tiny_evidence.md")
 EVAL_SPEED_GOAL = 10.0
 EVAL_IMAGES = {False: 4370, True: 500}  # CrowdHuman val size; --quick
 
@@ -72,6 +77,7 @@ BENCHMARKS = {
     "eval_speed": eval_speed,
     "convergence": bench_convergence.measure,
     "pipeline": bench_pipeline.measure,
+    "sweep": bench_sweep.measure,
 }
 
 
@@ -117,8 +123,9 @@ def render(sections: dict[str, Section]) -> str:
     if missing:
         lines += [f"Not measured yet: {', '.join(missing)}.", ""]
     text = "\n".join(lines) + "\n" + "\n".join(section.markdown() for _, section in ordered)
-    if SETUP_TIME.exists():
-        text = text.rstrip("\n") + "\n\n" + SETUP_TIME.read_text()
+    for hand in HAND_MEASURED:
+        if hand.exists():
+            text = text.rstrip("\n") + "\n\n" + hand.read_text()
     return text
 
 
