@@ -1,35 +1,16 @@
 """Fixtures shared by several test folders: the local PostgreSQL server of scripts/postgres.sh."""
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _server_unavailable(reason: str) -> None:
-    """Skip on a developer's machine without PostgreSQL; fail in CI, whose .ci/run starts it."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+import services  # tests/services.py (this folder is on sys.path: pytest puts a conftest's folder there)
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
     """The URL of the local server of scripts/postgres.sh (started here if it is not running)."""
-    try:
-        done = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "--start-only"],
-                              capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        _server_unavailable("scripts/postgres.sh --start-only: the PostgreSQL server did not start within 120 s")
-    if done.returncode != 0:
-        _server_unavailable(f"scripts/postgres.sh --start-only could not start PostgreSQL (exit {done.returncode}): "
-                            f"{done.stderr.strip()[-500:]}")
-    return done.stdout.strip().splitlines()[-1]
+    return services.start("postgres.sh", "the PostgreSQL server", timeout=120)
 
 
 @pytest.fixture
