@@ -38,6 +38,7 @@ RULE = ("Verdict rule: the two-sided 95 % Student-t interval of the effect (per-
         "contradicted; contains 0 or rests on fewer than 2 seeds → not resolved. Counted costs "
         "(params, FLOPs) have no noise: within 0.5 % → supported, else contradicted.")
 COST_TOLERANCE = 0.005
+PLATEAU_SPREAD = 1.0  # AP points: a curve whose last three epochs lie within this has plateaued
 
 # two-sided 95 % quantiles of Student's t, t(0.975, df) for df = 1..30 (beyond: 1.96 + 2.4/df)
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
@@ -259,8 +260,37 @@ def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[C
     ]
 
 
-def claims_markdown(claims: list[Claim], profile: str) -> str:
-    """The report's Claims section: one line per claim, then the rule."""
+def plateau_spreads(figure: dict | None) -> dict[str, list[float]]:
+    """Per Figure 4 run (`<dataset>/<variant>`), each seed's spread (max − min, in AP points) of
+    the last three validated epochs; the figure stage records AP as a fraction, as MLflow does."""
+    spreads = {}
+    for run, curves in sorted((figure or {}).get("per_seed", {}).items()):
+        spreads[run] = [round(100 * (max(ap for _, ap in curve[-3:]) - min(ap for _, ap in curve[-3:])), 6)
+                        for _, curve in sorted(curves.items()) if len(curve) >= 3]
+    return spreads
+
+
+def plateau_note(figure: dict | None) -> str:
+    """Whether the runs the claims compare had stopped improving: the curves' last three epochs
+    within PLATEAU_SPREAD AP (every seed). A comparison with a run still rising also measures how
+    fast it converges, not only where it ends (the paper compares after 36 epochs)."""
+    spreads = {run: s for run, s in plateau_spreads(figure).items() if s}
+    if not spreads:
+        return ""
+    parts = [f"{run} {'plateaued' if max(s) <= PLATEAU_SPREAD else 'still rising'} "
+             f"({min(s):.1f}–{max(s):.1f} AP over {len(s)} seed{'s' if len(s) > 1 else ''})" for run, s in spreads.items()]
+    rising = [run for run, s in spreads.items() if max(s) > PLATEAU_SPREAD]
+    text = (f"Plateau check (spread of the last three epochs of Figure 4's curves, within {PLATEAU_SPREAD:g} AP "
+            f"on every seed counts as plateaued): {'; '.join(parts)}.")
+    if rising:
+        text += (f" Effects measured against {', '.join(rising)} include how much faster the other run "
+                 "converges, not only where training ends: the paper's numbers are after 36 epochs.")
+    return text
+
+
+def claims_markdown(claims: list[Claim], profile: str, figure: dict | None = None) -> str:
+    """The report's Claims section: one line per claim, the rule, and whether the compared runs
+    had plateaued (from Figure 4's curves, when given)."""
     lines = ["## Claims", "",
              f"Each claim of the paper, decided from this report's own runs (profile `{profile}`). "
              "Effect: signed so that a positive number is the paper's direction.", "",
@@ -269,6 +299,9 @@ def claims_markdown(claims: list[Claim], profile: str) -> str:
     for c in claims:
         lines.append(f"| {c.claim} | {c.paper} | {c.measure} | {c.ours()} | **{c.verdict}** | {c.why} |")
     lines += ["", RULE]
+    note = plateau_note(figure)
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
 
 

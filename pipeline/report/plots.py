@@ -11,7 +11,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .claims import convergence_epoch  # noqa: E402  (one definition, used by the claims too)
 
-LABELS = {"baseline": "baseline (O2O)", "dsla_fs": "DSLA + FS", "dsla": "DSLA", "fs": "FS"}
+LABELS = {"baseline": "baseline (OneNet)", "dsla_fs": "DSLA + FS", "dsla": "DSLA", "fs": "FS"}
 COLOURS = {"baseline": "tab:blue", "dsla_fs": "tab:red", "dsla": "tab:orange", "fs": "tab:green"}
 
 

@@ -77,12 +77,12 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         extras = QUALITATIVE_SECTION + "\n".join(f"![{p.stem}]({p.name})" for p in pictures)
     # the Claims section: every claim of the paper decided from the recorded results alone
     claims = decide_claims(tables, figure)
-    (out_dir / "claims.md").write_text(claims_markdown(claims, profile) + "\n")
+    (out_dir / "claims.md").write_text(claims_markdown(claims, profile, figure) + "\n")
     (out_dir / "claims.json").write_text(claims_json(claims) + "\n")
     files += [out_dir / "claims.md", out_dir / "claims.json"]
     index = out_dir / "index.md"
     index.write_text(string.Template(TEMPLATE.read_text()).substitute(
-        claims=claims_markdown(claims, profile),
+        claims=claims_markdown(claims, profile, figure),
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
         tracking_uri=redact(tracking_uri), tables="\n\n".join(sections), figure_png=figure_png,
         figure_caption=figure_caption, convergence=convergence, extras=extras,

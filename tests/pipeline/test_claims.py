@@ -16,6 +16,8 @@ from pipeline.report.claims import (
     claims_tags,
     decide_claims,
     paired_interval,
+    plateau_note,
+    plateau_spreads,
     t975,
 )
 
@@ -230,3 +232,24 @@ def test_report_index_starts_with_the_claims(tmp_path):
     # no figure recorded: the convergence claims say so instead of inventing a verdict
     assert "| DSLA converges in fewer epochs (CrowdHuman) |" in index
     assert tmp_path / "claims.json" in files
+
+
+def test_plateau_check_reads_the_last_three_epochs_of_every_seed():
+    # AP as the figure stage records it (fractions); spreads in AP points
+    figure = {"per_seed": {
+        "crowdhuman/baseline": {"0": curve(0.20, 0.36, 0.37, 0.385), "1": curve(0.2, 0.35, 0.38, 0.37)},
+        "crowdhuman/dsla_fs": {"0": curve(0.30, 0.615, 0.622, 0.623), "1": curve(0.3, 0.63, 0.62, 0.625)},
+        "coco/baseline": {"0": curve(0.5, 0.6)},  # too short to judge: left out
+    }}
+    spreads = plateau_spreads(figure)
+    assert spreads["coco/baseline"] == []
+    assert spreads["crowdhuman/baseline"] == pytest.approx([2.5, 3.0])
+    assert spreads["crowdhuman/dsla_fs"] == pytest.approx([0.8, 1.0])
+    note = plateau_note(figure)
+    assert "crowdhuman/baseline still rising (2.5–3.0 AP over 2 seeds)" in note
+    assert "crowdhuman/dsla_fs plateaued (0.8–1.0 AP over 2 seeds)" in note  # 1.0 counts as within 1 AP
+    assert "coco/baseline" not in note
+    assert "Effects measured against crowdhuman/baseline include how much faster" in note
+    tables, _ = fake_results()
+    assert note in claims_markdown(decide_claims(tables, figure), "tiny", figure)
+    assert plateau_note(None) == ""
