@@ -277,14 +277,14 @@ def plateau_note(figure: dict | None) -> str:
     spreads = {run: s for run, s in plateau_spreads(figure).items() if s}
     if not spreads:
         return ""
-    parts = [f"{run} {'plateaued' if max(s) <= PLATEAU_SPREAD else 'still rising'} "
+    parts = [f"{run} {'plateaued' if max(s) <= PLATEAU_SPREAD else 'not plateaued'} "
              f"({min(s):.1f}–{max(s):.1f} AP over {len(s)} seed{'s' if len(s) > 1 else ''})" for run, s in spreads.items()]
     rising = [run for run, s in spreads.items() if max(s) > PLATEAU_SPREAD]
     text = (f"Plateau check (spread of the last three epochs of Figure 4's curves, within {PLATEAU_SPREAD:g} AP "
             f"on every seed counts as plateaued): {'; '.join(parts)}.")
     if rising:
-        text += (f" Effects measured against {', '.join(rising)} include how much faster the other run "
-                 "converges, not only where training ends: the paper's numbers are after 36 epochs.")
+        text += (f" Comparisons involving {', '.join(rising)} measure in part how fast the runs converge, not only "
+                 "where training ends: the paper compares after 36 epochs.")
     return text
 
 
