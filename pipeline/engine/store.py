@@ -101,8 +101,34 @@ class ResultStore:
             return Record(INCOMPLETE, {"error": f"{path}: a done record without a result"})
         return Record(data["status"], data)
 
-    def mark_running(self, key: str) -> None:
-        write_json_atomic(self.running_path(key), {"pid": os.getpid()})
+    def claim(self, key: str) -> int | None:
+        """Make this process the one that runs `key`, atomically: None when it is ours, else the
+        pid of the live process that holds it.
+
+        The marker `<key>/running.json` is written to a private file and hard-linked into place,
+        which fails if the marker exists, so of two processes checking the same stage at the same
+        moment exactly one wins. A marker whose process is dead (killed) is stale: removed, and
+        the claim tried again."""
+        path = self.running_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mine = path.with_name(f"running.{os.getpid()}.{time.time_ns()}.tmp")
+        write_json_atomic(mine, {"pid": os.getpid()})
+        try:
+            for _ in range(10):
+                try:
+                    os.link(mine, path)
+                    return None
+                except FileExistsError:
+                    pid = _read_pid(path)
+                    if pid == os.getpid():
+                        return None
+                    if _other_process_alive(pid):
+                        return pid
+                    if _read_pid(path) == pid:  # still the dead process's marker: set it aside
+                        path.unlink(missing_ok=True)
+            raise RuntimeError(f"{path}: could not claim the stage (its marker keeps changing)")
+        finally:
+            mine.unlink(missing_ok=True)
 
     def save(self, key: str, record: dict[str, Any]) -> None:
         """Record a finished (done, failed or stopped) stage under `key`, and index it by node name."""

@@ -6,6 +6,7 @@ which stages ran and in which process.
 from __future__ import annotations
 
 import os
+import time
 
 from pipeline.engine import Stage
 
@@ -35,7 +36,14 @@ def explode(ctx, x):
     raise RuntimeError(f"boom on {x['value']}")
 
 
+def slow(ctx, seconds):
+    _log(ctx)
+    time.sleep(seconds)
+    return {"value": seconds}
+
+
 NUMBER = Stage("number", make_number)
+SLOW = Stage("slow", slow)
 ADD = Stage("add", add)
 DOUBLE = Stage("double", double)
 EXPLODE = Stage("explode", explode)

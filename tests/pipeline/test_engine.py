@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from fake_stages import ADD, DOUBLE, EXPLODE, NUMBER, calls
+from fake_stages import ADD, DOUBLE, EXPLODE, NUMBER, SLOW, calls
 
 from pipeline import engine
 from pipeline.engine import Node
@@ -174,3 +174,26 @@ def test_with_jobs_n_at_most_n_stages_are_started_at_once(log, store, tmp_path):
     report = run(sources, store, tmp_path, jobs=2, listener=listen)
     assert report.ok and len(calls(log)) == 5
     assert max(events) == 2, f"stages started but unfinished, event by event: {events}"
+
+
+def test_two_processes_that_both_decided_to_run_a_stage_run_it_once(log, store, tmp_path):
+    """The race `run` cannot see: two processes pass the "is it running?" check at the same moment
+    and both call `execute`. The stage's marker is claimed atomically, so one runs it and the
+    other waits and takes its result."""
+    from multiprocessing import get_context
+
+    from pipeline.engine.execution import execute
+
+    node = Node("slow", SLOW, {"seconds": 2.0})
+    context = get_context("spawn")
+    workers = [context.Process(target=execute, args=(node, {}, str(store.root), str(tmp_path / "work")))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert len(calls(log)) == 1, f"the stage ran in {len(calls(log))} processes"
+    assert store.load(node.key).status == DONE
+    assert not store.running_path(node.key).exists()
+    assert sorted(p.name for p in store.running_path(node.key).parent.iterdir()) == ["result.json"]
