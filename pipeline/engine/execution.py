@@ -30,7 +30,6 @@ from .results import NodeHooks, StageResult, Stopped
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
 
 CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
-BUSY_POLL_SECONDS = 1.0  # how often a stage held by another process is looked at again
 
 
 @dataclass
@@ -101,8 +100,7 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
     # another process may have started this very stage since the caller looked: wait for it,
     # then take its result, or run the stage here if it did not finish it
     while store.claim(key) is not None:
-        time.sleep(BUSY_POLL_SECONDS)
-        record = load_record(node, store)
+        record = wait_while_running(node, store, lambda *_: None)
         if record.status == DONE:
             return record.data
     began = time.monotonic()
