@@ -26,13 +26,14 @@ def test_soft_label_assigner_sets_and_targets_first_and_last_epoch():
     assert first.gt_inds.tolist() == [1, 1, 2, 2, 2, 0, 0]
     assert first.get_extra_property('point_role').tolist() == [
         CERTAIN, SOFT, SOFT, SOFT, CERTAIN, NEGATIVE, NEGATIVE]
+    # A keeps only point 1 (point 2 went to B): its max is .5, t_1 = T (two_instances.py)
     t = 0.6  # eq. 4 at j = 0
     assert first.get_extra_property('soft_targets').tolist() == pytest.approx(
-        [1.0, 0.625 * t, t, 0.75 * t, 1.0, 0.0, 0.0])
+        [1.0, t, t, 0.75 * t, 1.0, 0.0, 0.0])
     last = assigner.assign(pred, gt, epoch=35, max_epochs=36)
     t = 0.4  # eq. 4 at j = N - 1
     assert last.get_extra_property('soft_targets').tolist() == pytest.approx(
-        [1.0, 0.625 * t, t, 0.75 * t, 1.0, 0.0, 0.0])
+        [1.0, t, t, 0.75 * t, 1.0, 0.0, 0.0])
 
 
 def test_eq4_schedule_values():
@@ -129,6 +130,21 @@ def test_certain_beats_a_stronger_soft_claim():
     assert result.get_extra_property('soft_targets').tolist() == [1.0, 1.0]
 
 
+def test_eq3_max_runs_over_the_soft_anchors_the_instance_keeps():
+    # point 0 at (30, 20), in A and B, predicts B with p = .95: S_A = .95/3 ≈ .317, S_B = .95.
+    # point 1 at (10, 20), in A only, predicts A with p = .9: S_A = .9.
+    # point 2 at (5, 5), in A only, predicts A with p = .3: S_A = .3.
+    # A: certain 1, soft claims {0 (.317), 2 (.3)}; B: certain 0 (no other candidate).
+    # Point 0 is B's certain anchor, so A keeps one soft anchor, point 2. Eq. 3 over what A keeps:
+    # t_2 = T_0 · .3/.3 = .6; over its claims before the settlement it would be .6 · .3/.95 ≈ .19.
+    pred, gt = conflict_case([((30, 20), B, 0.95), ((10, 20), A, 0.9), ((5, 5), A, 0.3)])
+    result = SoftLabelAssigner(num_soft_anchors=2, center_radius=None).assign(
+        pred, gt, epoch=0, max_epochs=2)
+    assert result.gt_inds.tolist() == [2, 1, 1]
+    assert roles(result) == [CERTAIN, CERTAIN, SOFT]
+    assert result.get_extra_property('soft_targets').tolist() == pytest.approx([1.0, 1.0, 0.6])
+
+
 # --------------------------------------------------------------------------- dense crowds
 def grid_priors(sizes=((32, 32), (16, 16), (8, 8)), strides=(8, 16, 32)):
     from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
@@ -216,14 +232,85 @@ def test_min_cost_conflict_goes_to_the_lower_cost_and_the_loser_takes_its_next_p
     # G2 = [20, 20, 60, 61]: at P1 (box G) L1 = 1/100, IoU = 1600/1640 = .975610
     #   -> C = .246822 + .05 - 1.951220 = -1.654398; at P2 L1 = 9/100, IoU = 1640/2000 = .82
     #   -> C = -.453930 + .45 - 1.64 = -1.643930. Both instances' cheapest point is P1
-    # (OneNet's argmin gives it to both); G's cost there (-1.753178) is lower, so G keeps it and
-    # G2 takes its next-cheapest point, P2.
+    # Hungarian: G -> P1, G2 -> P2 costs -3.397108; G -> P2, G2 -> P1 costs -3.208328, so G
+    # keeps P1 and G2 takes P2 (greedy settles the same way here: G's cost at P1 is lower).
     pred, gt = make_instances(ONENET_POINTS, gts=(G, [20., 20., 60., 61.]))
     cost = MinCostAssigner().cost(pred, gt, (100, 100))
     assert cost[1:, 1].tolist() == pytest.approx([-1.654398, -1.643930], abs=1e-5)
     assert cost[:, 0].argmin() == cost[:, 1].argmin() == 1
-    result = MinCostAssigner().assign(pred, gt, img_shape=(100, 100))
-    assert result.gt_inds.tolist() == [0, 1, 2]
+    for settle in ('hungarian', 'greedy'):
+        result = MinCostAssigner(settle=settle).assign(pred, gt, img_shape=(100, 100))
+        assert result.gt_inds.tolist() == [0, 1, 2]
+
+
+def test_hungarian_and_greedy_differ_where_one_point_is_both_favourites():
+    # Two classes, class cost only (w_cls 2, L1 and GIoU weights 0). A is class 0, B class 1.
+    # P0: p = (.9, .8); P1: p = (.8, .1). Focal cost c(p) = .25(1-p)²(-ln p) - .75p²(-ln(1-p)):
+    #   c(.9) = -1.398557, c(.8) = .002231 - .772530 = -.770299, c(.1) = .466273 - .000790 = .465483
+    # Costs 2c: A@P0 -2.797114, A@P1 -1.540598; B@P0 -1.540598, B@P1 .930966.
+    # Both prefer P0; greedy gives it to A (lower cost), B takes P1: total -1.866148.
+    # Hungarian: A -> P1, B -> P0: total -3.081196, lower.
+    points = [((10, 10), [0., 0., 20., 20.], 0.0), ((30, 10), [20., 0., 40., 20.], 0.0)]
+    pred, gt = make_instances(points, gts=([0., 0., 20., 20.], [20., 0., 40., 20.]))
+    pred.scores = torch.tensor([[0.9, 0.8], [0.8, 0.1]])
+    gt.labels = torch.tensor([0, 1])
+    weights = dict(class_weight=2.0, l1_weight=0.0, giou_weight=0.0)
+    cost = MinCostAssigner(**weights).cost(pred, gt, (100, 100))
+    assert cost.flatten().tolist() == pytest.approx([-2.797114, -1.540598, -1.540598, 0.930966], abs=1e-5)
+    hungarian = MinCostAssigner(**weights).assign(pred, gt, img_shape=(100, 100))
+    greedy = MinCostAssigner(settle='greedy', **weights).assign(pred, gt, img_shape=(100, 100))
+    assert hungarian.gt_inds.tolist() == [2, 1]
+    assert greedy.gt_inds.tolist() == [1, 2]
+    assert (-hungarian.max_overlaps.sum()).item() == pytest.approx(-3.081196, abs=1e-5)
+    assert (-greedy.max_overlaps.sum()).item() == pytest.approx(-1.866148, abs=1e-5)
+    with pytest.raises(ValueError, match='settle'):
+        MinCostAssigner(settle='min')
+
+
+def matched_cost(result, cost):
+    """Total C_ij of an assignment, from the dense cost (N, M)."""
+    point = (result.gt_inds > 0).nonzero().flatten()
+    return cost[point, result.gt_inds[point] - 1].double().sum().item()
+
+
+@pytest.mark.parametrize('seed', range(8))
+def test_hungarian_reaches_the_brute_force_optimum(seed):
+    """Small random images: the total cost equals the minimum over every injective map of the
+    instances to the points (all permutations)."""
+    import itertools
+    g = torch.Generator().manual_seed(seed)
+    num_points, num_gts = 6, 2 + seed % 4
+    priors = torch.cat([torch.rand(num_points, 2, generator=g) * 100, torch.full((num_points, 2), 8.)], 1)
+    xy = torch.rand(num_points, 2, generator=g) * 60
+    bboxes = torch.cat([xy, xy + 10 + torch.rand(num_points, 2, generator=g) * 40], 1)
+    pred = InstanceData(priors=priors, bboxes=bboxes, scores=torch.rand(num_points, 2, generator=g))
+    gxy = torch.rand(num_gts, 2, generator=g) * 60
+    gt = InstanceData(bboxes=torch.cat([gxy, gxy + 10 + torch.rand(num_gts, 2, generator=g) * 40], 1),
+                      labels=torch.randint(0, 2, (num_gts,), generator=g))
+    assigner = MinCostAssigner()
+    cost = assigner.cost(pred, gt, (100, 100)).double()  # (N, M)
+    best = min(sum(cost[p, j].item() for j, p in enumerate(perm))
+               for perm in itertools.permutations(range(num_points), num_gts))
+    result = assigner.assign(pred, gt, img_shape=(100, 100))
+    assert sorted((result.gt_inds[result.gt_inds > 0] - 1).tolist()) == list(range(num_gts))
+    assert matched_cost(result, cost) == pytest.approx(best, abs=1e-5)
+    greedy = MinCostAssigner(settle='greedy').assign(pred, gt, img_shape=(100, 100))
+    assert matched_cost(greedy, cost) >= best - 1e-5
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_restricted_hungarian_equals_the_dense_problem_in_crowds(seed):
+    """Solving on each instance's min(M, N) cheapest points gives the dense optimum (the class
+    docstring's exchange argument), and greedy costs more in these crowds."""
+    pred, gt = crowd(num_gts=40 + 30 * seed, seed=10 + seed, num_classes=2)
+    cost = MinCostAssigner().cost(pred, gt, (256, 256))
+    restricted = MinCostAssigner().assign(pred, gt, img_shape=(256, 256))
+    dense = MinCostAssigner(restrict=False).assign(pred, gt, img_shape=(256, 256))
+    greedy = MinCostAssigner(settle='greedy').assign(pred, gt, img_shape=(256, 256))
+    assert matched_cost(restricted, cost) == pytest.approx(matched_cost(dense, cost), abs=1e-4)
+    assert matched_cost(greedy, cost) > matched_cost(dense, cost) + 1e-3
+    for result in (restricted, dense):
+        assert sorted((result.gt_inds[result.gt_inds > 0] - 1).tolist()) == list(range(len(gt)))
 
 
 def test_min_cost_needs_the_image_size_and_handles_empty_images():
@@ -254,10 +341,11 @@ def test_min_cost_pruning_is_exact(seed):
     a = pruned.assign(pred, gt, img_shape=(256, 256))
     b = full.assign(pred, gt, img_shape=(256, 256))
     assert torch.equal(a.gt_inds, b.gt_inds)
-    # one candidate per instance: many run out in this crowd and are costed again, further;
-    # the outcome is the same as with long candidate lists
-    short = MinCostAssigner(num_candidates=1).assign(pred, gt, img_shape=(256, 256))
-    long_ = MinCostAssigner(num_candidates=64).assign(pred, gt, img_shape=(256, 256))
+    # greedy: one candidate per instance: many run out in this crowd and are costed again,
+    # further; the outcome is the same as with long candidate lists
+    a = MinCostAssigner(settle='greedy').assign(pred, gt, img_shape=(256, 256))
+    short = MinCostAssigner(settle='greedy', num_candidates=1).assign(pred, gt, img_shape=(256, 256))
+    long_ = MinCostAssigner(settle='greedy', num_candidates=64).assign(pred, gt, img_shape=(256, 256))
     assert torch.equal(short.gt_inds, a.gt_inds) and torch.equal(long_.gt_inds, a.gt_inds)
 
 

@@ -78,11 +78,42 @@ def test_baseline_and_dsla_o2o_subnet_are_onenet(profile, dataset):
 
 
 def test_eq2_matching_is_a_named_option_for_the_o2o_subnet():
-    cfg = load('tiny', 'dsla', 'crowdhuman')
-    cfg.model.bbox_head.assigner = dict(type='OneToOneAssigner', center_radius=1.5)
-    init_default_scope('mmdet')
-    head = MODELS.build(cfg.model.bbox_head)
-    assert type(head.assigner).__name__ == 'OneToOneAssigner'
+    """The config option reaches the O2O subnet's assignment: with it every positive lies in its
+    instance's centre region Ω_j (radius 1.5); OneNet's default matching, which has no prior,
+    puts some outside on the same (random-weight) predictions."""
+    from mmengine.structures import InstanceData
+
+    from dsla.models.task_modules.assigners.one_to_one_assigner import prior_region
+
+    heads = {}
+    for name, assigner in (('eq2', dict(type='OneToOneAssigner', center_radius=1.5)), ('onenet', None)):
+        cfg = load('tiny', 'dsla', 'crowdhuman')
+        if assigner:
+            cfg.model.bbox_head.assigner = assigner
+        init_default_scope('mmdet')
+        torch.manual_seed(0)
+        heads[name] = MODELS.build(cfg.model.bbox_head)
+        heads[name].init_weights()
+    torch.manual_seed(1)
+    feats = tuple(torch.randn(1, 64, 256 // s, 256 // s) for s in (8, 16, 32, 64))
+    g = torch.Generator().manual_seed(2)
+    xy = torch.rand(12, 2, generator=g) * 180
+    gt = InstanceData(bboxes=torch.cat([xy, xy + torch.tensor([24., 60.])], 1),
+                      labels=torch.zeros(12, dtype=torch.long))
+    meta = dict(img_shape=(256, 256), pad_shape=(256, 256))
+    inside = {}
+    for name, head in heads.items():
+        head.train()
+        with torch.no_grad():
+            cls_scores, bbox_preds = head(feats)[:2]
+        outputs = head.flatten_branch(cls_scores, bbox_preds)
+        result = head.assign_batch(head.assigner, outputs, [gt], None, [meta])[0]
+        point = (result.gt_inds > 0).nonzero().flatten()
+        region = prior_region(outputs.priors, gt.bboxes, 1.5)  # (N, M)
+        inside[name] = region[point, result.gt_inds[point] - 1]
+        assert len(point) == 12, name  # one positive per instance
+    assert inside['eq2'].all()
+    assert not inside['onenet'].all()
 
 
 def test_paper_profile_settings():

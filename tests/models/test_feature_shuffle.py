@@ -46,5 +46,20 @@ def test_zero_channels_is_identity_and_bad_values_are_named():
         FeatureShuffle(shuffle_channels=-1)
 
 
-def test_has_no_parameters():
-    assert sum(p.numel() for p in FeatureShuffle(64).parameters()) == 0
+def test_gradients_flow_only_along_the_exchange():
+    """Backward routes level i's received blocks to its neighbours' sent blocks and nowhere else:
+    the gradient of level 1's output slot [keep, keep + S) (from level 0) reaches only level 0's
+    up-block, slot [keep + S, C) (from level 2) only level 2's down-block."""
+    inputs = tuple(x.clone().requires_grad_(True) for x in levels())
+    keep, s = 4, 2
+    out = FeatureShuffle(shuffle_channels=s, in_channels=8)(inputs)
+    out[1][:, keep:keep + s].sum().backward(retain_graph=True)
+    grads = [x.grad.abs().sum(dim=(0, 2, 3)) for x in inputs]  # (C,) per level
+    assert (grads[0][keep:keep + s] > 0).all() and grads[0].sum() == grads[0][keep:keep + s].sum()
+    assert grads[1].sum() == 0 and grads[2].sum() == 0
+    for x in inputs:
+        x.grad = None
+    out[1][:, keep + s:].sum().backward()
+    assert inputs[0].grad.sum() == 0 and inputs[1].grad.sum() == 0
+    grad2 = inputs[2].grad.abs().sum(dim=(0, 2, 3))
+    assert (grad2[keep + s:] > 0).all() and grad2[:keep + s].sum() == 0

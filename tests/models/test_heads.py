@@ -41,12 +41,54 @@ def test_o2o_head_losses_and_top_k_inference():
     sum(losses.values()).backward()
     assert head.conv_reg.weight.grad.abs().sum() > 0
     head.eval()
+    for scale in head.scales:  # boxes reaching past the image, so the clipping is exercised
+        scale.scale.data.fill_(8.0)
     with torch.no_grad():
         results = head.predict_by_feat(*head(features()), batch_img_metas=[META, META])
     assert len(results) == 2 and len(results[0]) == 5
-    assert results[0].scores.tolist() == sorted(results[0].scores.tolist(), reverse=True)
-    assert results[0].bboxes.min() >= 0 and results[0].bboxes.max() <= 64
-    assert set(results[0].labels.tolist()) <= {0, 1, 2}
+    # against a brute force over every (point, class) of the raw outputs: point (j + .5, i + .5)
+    # · stride, box = point ∓ relu(scale · raw) · stride, clipped to the 64 × 64 image
+    with torch.no_grad():
+        cls_scores, bbox_preds = head(features())
+    for b, result in enumerate(results):
+        candidates = []
+        for logits, dists, stride in zip(cls_scores, bbox_preds, (8, 16)):
+            _, num_cls, height, width = logits.shape
+            for i in range(height):
+                for j in range(width):
+                    x, y = (j + 0.5) * stride, (i + 0.5) * stride
+                    left, top, right, bottom = dists[b, :, i, j].tolist()
+                    box = [min(max(v, 0.0), 64.0) for v in (x - left, y - top, x + right, y + bottom)]
+                    candidates += [(torch.sigmoid(logits[b, c, i, j]).item(), c, box) for c in range(num_cls)]
+        top = sorted(candidates, key=lambda item: -item[0])[:5]
+        assert result.scores.tolist() == pytest.approx([score for score, _, _ in top], abs=1e-6)
+        assert result.labels.tolist() == [label for _, label, _ in top]
+        assert result.bboxes.flatten().tolist() == pytest.approx([v for _, _, box in top for v in box], abs=1e-4)
+
+
+def test_box_parameterisation_and_init_are_onenets():
+    """relu(scale · x) · stride (OneNet's FCOS head) and Xavier-uniform weights with the prior-0.01
+    classification bias; the earlier exp form stays an option."""
+    head = build(O2OHead)
+    raw = torch.tensor([[-1.0, 0.0, 0.5, 2.0]]).view(1, 4, 1, 1)
+    head.scales[0].scale.data.fill_(2.0)
+    assert head.distances(raw, head.scales[0], 8).flatten().tolist() == [0.0, 0.0, 8.0, 32.0]
+    exp_head = build(O2OHead, box_param='exp')
+    exp_head.scales[0].scale.data.fill_(2.0)
+    assert exp_head.distances(raw, exp_head.scales[0], 8).flatten().tolist() == pytest.approx(
+        [8 * 2.718281828 ** -2, 8.0, 8 * 2.718281828, 8 * 2.718281828 ** 4], rel=1e-5)
+    # Xavier uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)); conv_cls 16·9 in, 3·9 out
+    bound = (6 / (16 * 9 + 3 * 9)) ** 0.5
+    weight = head.conv_cls.weight
+    assert weight.abs().max() <= bound and weight.abs().max() > 0.9 * bound
+    assert weight.std().item() == pytest.approx(bound / 3 ** 0.5, rel=0.2)  # not Normal(0, .01)
+    assert head.conv_cls.bias.tolist() == pytest.approx([-4.59512] * 3, abs=1e-5)  # -ln(.99/.01)
+    assert head.conv_reg.bias.abs().sum() == 0
+    tower = head.reg_convs[0].conv.weight  # 16·9 in, 16·9 out
+    assert tower.abs().max() <= (6 / (2 * 16 * 9)) ** 0.5
+    assert tower.std().item() == pytest.approx((6 / (2 * 16 * 9)) ** 0.5 / 3 ** 0.5, rel=0.2)
+    with pytest.raises(ValueError, match='box_param'):
+        build(O2OHead, box_param='log')
 
 
 class ConvLog(TorchFunctionMode):
@@ -179,11 +221,12 @@ def test_sla_loss_gradient_treats_soft_targets_as_constants(soft_weight):
     outputs = BranchOutputs(pred.priors, logits, pred.bboxes[None])
     losses = head.soft_label_losses(outputs, [gt], [META], None)
     losses['loss_sla_cls'].backward()
-    # 5 anchors (certain 0 and 4, soft 1, 2, 3); point 1 is A's soft anchor with p = .5,
-    # t = .625 · .6; point 2 is B's with p = .8, t = .6 (B's max); point 0 is certain (p .9);
-    # point 5 is a negative with p = .4, target 0 (weight 1 whatever the soft weight).
+    # 5 anchors (certain 0 and 4, soft 1, 2, 3); point 1 is A's only kept soft anchor (its
+    # claim on point 2 went to B) with p = .5, t = .6 · .5/.5; point 2 is B's with p = .8,
+    # t = .6 (B's max); point 0 is certain (p .9); point 5 is a negative with p = .4, target 0
+    # (weight 1 whatever the soft weight).
     grad = logits.grad[0, :, 0].tolist()
-    assert grad[1] == pytest.approx(soft_weight * (0.5 - 0.625 * 0.6) / 5, abs=1e-6)
+    assert grad[1] == pytest.approx(soft_weight * (0.5 - 0.6) / 5, abs=1e-6)
     assert grad[2] == pytest.approx(soft_weight * (0.8 - 0.6) / 5, abs=1e-6)
     assert grad[0] == pytest.approx((0.9 - 1.0) / 5, abs=1e-6)
     assert grad[5] == pytest.approx(0.4 / 5, abs=1e-6)

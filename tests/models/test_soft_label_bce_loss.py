@@ -44,7 +44,13 @@ def test_multi_class_positive_is_negative_for_other_classes():
 
 
 def test_gradient_treats_targets_as_constants():
+    # targets computed from the logits themselves, as eq. 3 computes t_i from p_i: the certain
+    # anchor's 1 = p_0 / p_0, the soft anchor's t = .6 · p_1 / p_1 = .6 (values unchanged, but
+    # with a gradient: through t_0 point 0's would gain −x_0 · ∂t_0/∂x_0 = −1.386 · .2)
     logits = LOGITS.clone().requires_grad_(True)
-    SoftLabelBCELoss(neg_gamma=0.0, neg_weight=1.0)(logits, LABELS, TARGETS).backward()
-    # d BCE(σ(x), t) / dx = σ(x) − t
+    p = logits.sigmoid()[:, 0]
+    targets = torch.stack([p[0] / p[0].detach(), 0.6 * p[1] / p[1].detach(), torch.zeros(())])
+    assert targets.requires_grad and targets.tolist() == pytest.approx([1.0, 0.6, 0.0])
+    SoftLabelBCELoss(neg_gamma=0.0, neg_weight=1.0)(logits, LABELS, targets).backward()
+    # d BCE(σ(x), t) / dx = σ(x) − t with t constant; through t it would add −x · dt/dx
     assert logits.grad[:2, 0].tolist() == pytest.approx([0.8 - 1.0, 0.5 - 0.6], abs=1e-6)

@@ -19,8 +19,8 @@ POINTS = [
 # By hand, K = 2. Ranking for A: 0 (.9), 1 (.5), 2 (.431), 5 (.215), 3 (.2) -> certain 0,
 # soft {1, 2}. Ranking for B: 4 (.7), 3 (.6), 2 (.533), 1 (.167) -> certain 4, soft {3, 2}.
 # Point 2 is a soft anchor of both; S_2B > S_2A, so it goes to B.
-# Eq. 3: max p over A's soft anchors = max(.5, .8) = .8 -> t_1 = T·.5/.8 = .625 T;
-#        over B's soft anchors = max(.6, .8) = .8 -> t_3 = .75 T, t_2 = T.
+# Eq. 3, the max over the soft anchors each instance keeps: A keeps {1} -> t_1 = T·.5/.5 = T;
+#        B keeps {3, 2}, max(.6, .8) = .8 -> t_3 = .75 T, t_2 = T.
 
 
 def make_instances(points=POINTS, gts=(A, B)):

@@ -10,7 +10,9 @@ from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from torch import Tensor, nn
 
 from ..task_modules.assigners.one_to_one_assigner import SOFT
-from .o2o_head import O2OHead, avg_factor
+from .o2o_head import O2OHead, avg_factor, onenet_init
+
+DSLA_INIT = onenet_init('conv_cls', 'sla_conv_cls')
 
 
 @MODELS.register_module()
@@ -68,9 +70,7 @@ class DSLAHead(O2OHead):
                  soft_anchor_weight: float = 1.0,
                  loss_sla_cls: ConfigType = dict(type='SoftLabelBCELoss'),
                  loss_sla_bbox: ConfigType = dict(type='GIoULoss', loss_weight=2.0),
-                 init_cfg=dict(type='Normal', layer='Conv2d', std=0.01,
-                               override=[dict(type='Normal', name=name, std=0.01, bias_prob=0.01)
-                                         for name in ('conv_cls', 'sla_conv_cls')]),
+                 init_cfg=DSLA_INIT,
                  center_radius: Optional[float] = 1.5,
                  poto_alpha: Optional[float] = None,
                  **kwargs) -> None:

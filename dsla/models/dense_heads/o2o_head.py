@@ -19,6 +19,27 @@ from ..task_modules.assigners.one_to_one_assigner import GridLevel
 # exp() of a larger value would give distances beyond any image (2048 strides); clamping keeps
 # an early, diverging step finite instead of producing inf boxes.
 MAX_LOG_DISTANCE = math.log(2048.0)
+BOX_PARAMS = ('relu', 'exp')
+
+
+def onenet_init(*cls_convs: str) -> dict:
+    """OneNet's head initialisation as an mmengine ``init_cfg``: every conv weight Xavier
+    uniform; the classification convs' bias −log((1 − π)/π) with prior π = 0.01 (FCOSHead
+    ``_reset_parameters`` in PeizeSun/OneNet ``projects/OneNet/onenet/head.py``), the tower convs
+    included (``layer='Conv2d'`` reaches the convs inside mmcv's ConvModules). One departure: the box
+    conv's bias starts at 0 (OneNet keeps PyTorch's default, uniform in ±1/√(9·C) ≈ ±0.02 for
+    C = 256)."""
+    return dict(type='Xavier', layer='Conv2d', distribution='uniform',
+                override=[dict(type='Xavier', name=name, distribution='uniform', bias_prob=0.01)
+                          for name in cls_convs])
+
+
+O2O_INIT = onenet_init('conv_cls')
+
+# Our earlier initialisation, kept as an option (``init_cfg=NORMAL_INIT``): mmdet's FCOS/RetinaNet
+# heads' — every conv Normal(0, 0.01), the same prior-0.01 classification bias.
+NORMAL_INIT = dict(type='Normal', layer='Conv2d', std=0.01,
+                   override=dict(type='Normal', name='conv_cls', std=0.01, bias_prob=0.01))
 
 
 class BranchOutputs(NamedTuple):
@@ -50,12 +71,15 @@ class O2OHead(AnchorFreeHead):
 
     Layout: shared GN conv towers for classification and regression (``stacked_convs`` convs
     each, as FCOS/OneNet-FCOS), then ``conv_cls`` (C logits per point, sigmoid) and ``conv_reg``
-    (ltrb distances ``stride · exp(scale_l · x)``, one learnable scale per level). No
-    centerness/objectness branch: OneNet scores by classification alone.
+    (ltrb distances ``relu(scale_l · x) · stride``, one learnable scale per level, as OneNet's
+    FCOS head; ``box_param='exp'`` is our earlier ``stride · exp(scale_l · x)``). No
+    centerness/objectness branch: OneNet scores by classification alone. Initialisation:
+    OneNet's (:func:`onenet_init`: every conv Xavier uniform, prior-0.01 classification bias);
+    ``init_cfg=NORMAL_INIT`` is our earlier mmdet-FCOS initialisation.
 
-    Training: per instance exactly one positive point, by default OneNet's minimum-cost point
-    over all points (``MinCostAssigner``: 2·focal cost + 5·L1 + 2·(−GIoU)); every other point
-    is negative. ``assigner=dict(type='OneToOneAssigner')`` is the named option of eq. 2's
+    Training: per instance exactly one positive point, by default OneNet's minimum-cost matching
+    over all points, settled by Hungarian matching (``MinCostAssigner``: 2·focal cost + 5·L1 +
+    2·(−GIoU)); every other point is negative. ``assigner=dict(type='OneToOneAssigner')`` is the named option of eq. 2's
     argmax S_ij inside Ω_j instead. Losses, OneNet's (``SetCriterion`` in PeizeSun/OneNet
     ``projects/OneNet/onenet/loss.py``): sigmoid focal loss (α 0.25, γ 2, weight 2) summed over
     all points and classes; GIoU (weight 2) and L1 on (x1, y1, x2, y2) boxes divided by the
@@ -72,6 +96,7 @@ class O2OHead(AnchorFreeHead):
         in_channels: channels of the FPN levels.
         assigner: the one-to-one assigner (default ``MinCostAssigner`` with OneNet's weights).
         loss_l1: OneNet's L1 box loss (normalised boxes), None to drop it.
+        box_param: ``'relu'`` (OneNet: relu(scale · x) · stride) or ``'exp'`` (stride · exp(scale · x)).
         Others as mmdet's ``AnchorFreeHead`` (``feat_channels``, ``stacked_convs``, ``strides``,
         ``norm_cfg``, ``loss_cls``, ``loss_bbox``, ...).
     """
@@ -86,10 +111,13 @@ class O2OHead(AnchorFreeHead):
                  loss_bbox: ConfigType = dict(type='GIoULoss', loss_weight=2.0),
                  loss_l1: OptConfigType = dict(type='L1Loss', loss_weight=5.0),
                  norm_cfg: OptConfigType = dict(type='GN', num_groups=32, requires_grad=True),
-                 init_cfg=dict(type='Normal', layer='Conv2d', std=0.01,
-                               override=dict(type='Normal', name='conv_cls', std=0.01,
-                                             bias_prob=0.01)),
+                 init_cfg=O2O_INIT,
+                 box_param: str = 'relu',
                  **kwargs) -> None:
+        if box_param not in BOX_PARAMS:
+            raise ValueError(f'{type(self).__name__}: box_param must be one of {BOX_PARAMS}, '
+                             f'got {box_param!r}')
+        self.box_param = box_param
         if not loss_cls.get('use_sigmoid', False):
             raise ValueError(f'{type(self).__name__} scores points with sigmoids: loss_cls must '
                              f'have use_sigmoid=True, got {loss_cls!r}')
@@ -122,13 +150,17 @@ class O2OHead(AnchorFreeHead):
         cls_score, raw_reg, cls_feat, reg_feat = super().forward_single(x)
         return cls_score, self.distances(raw_reg, scale, stride), cls_feat, reg_feat
 
-    @staticmethod
-    def distances(raw_reg: Tensor, scale: Scale, stride: int) -> Tensor:
-        """ltrb distances in pixels: stride · exp(scale · raw), exponent clamped (see above).
+    def distances(self, raw_reg: Tensor, scale: Scale, stride: int) -> Tensor:
+        """ltrb distances in pixels.
 
-        At initialisation every point predicts a box of two strides per side, so eq. 2's IoU
-        is informative from the first iteration (a ReLU form starts with empty boxes)."""
-        return scale(raw_reg).float().clamp(max=MAX_LOG_DISTANCE).exp() * stride
+        ``'relu'`` (default): relu(scale · raw) · stride, OneNet's FCOS head
+        (``F.relu(scale_reg_ltrb) * self.features_stride[l]`` in ``head.py``); a side whose
+        output is negative starts at 0. ``'exp'``: stride · exp(scale · raw), exponent clamped
+        (see above); every point then starts with a box of about one stride per side."""
+        scaled = scale(raw_reg).float()
+        if self.box_param == 'exp':
+            return scaled.clamp(max=MAX_LOG_DISTANCE).exp() * stride
+        return scaled.relu() * stride
 
     # ------------------------------------------------------------------------------- loss
     def loss_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],

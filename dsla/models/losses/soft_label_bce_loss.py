@@ -21,7 +21,8 @@ def soft_label_bce(logits: Tensor, labels: Tensor, targets: Tensor, weight: Opti
         labels: (N,) class of the instance each point is assigned to; C (background) for
             negatives.
         targets: (N,) target of the assigned class: 1 for a certain anchor, t_i for a soft
-            anchor; ignored for negatives. Must carry no gradient.
+            anchor; ignored for negatives. Treated as constants (detached): no gradient flows
+            through t_i, which eq. 3 computes from the predictions.
         weight: (N,) per-point weight (0 leaves a point out, e.g. an ignore region), or None.
         neg_gamma, neg_weight: negatives' BCE is multiplied by ``neg_weight · p^neg_gamma``.
         target_weight: (N,) factor on the BCE of the assigned class's entry (1 at certain, w_soft
@@ -33,7 +34,7 @@ def soft_label_bce(logits: Tensor, labels: Tensor, targets: Tensor, weight: Opti
     num_classes = logits.size(1)
     positive = labels < num_classes  # (N,)
     target_matrix = torch.zeros_like(logits)  # (N, C)
-    target_matrix[positive, labels[positive]] = targets[positive].to(logits.dtype)
+    target_matrix[positive, labels[positive]] = targets.detach()[positive].to(logits.dtype)
     is_target_entry = torch.zeros_like(logits, dtype=torch.bool)  # (N, C)
     is_target_entry[positive, labels[positive]] = True
     bce = F.binary_cross_entropy_with_logits(logits, target_matrix, reduction='none')  # (N, C)

@@ -1,6 +1,7 @@
 """OneNet's minimum-cost matching: the baseline's and DSLA's O2O subnet's one-to-one assignment."""
 from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
 from mmdet.registry import TASK_UTILS
@@ -8,7 +9,18 @@ from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .one_to_one_assigner import Claims, assign_result, empty_claims, ignored_points, match_certain, rank_pairs, settle_claims
+from .one_to_one_assigner import (
+    CERTAIN,
+    Claims,
+    assign_result,
+    empty_claims,
+    ignored_points,
+    match_certain,
+    rank_pairs,
+    settle_claims,
+)
+
+SETTLEMENTS = ('hungarian', 'greedy')
 
 # Pairs evaluated at once: bounds the memory of the (N, M) cost to N × chunk entries.
 CHUNK_ENTRIES = 1 << 21
@@ -59,29 +71,60 @@ def matching_cost(class_cost: Tensor, pred_bboxes: Tensor, gt_bboxes: Tensor, gt
     return cost
 
 
+def hungarian(cost: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The minimum-cost one-to-one matching of instances to points (OneNet's settlement):
+
+        min Σ_j C_{π(j), j}  over injective π: instances → points,
+
+    by SciPy's ``linear_sum_assignment`` (the call of ``MinCostMatcher.forward`` in PeizeSun/OneNet
+    ``projects/OneNet/onenet/loss_predefine.py``, the module its ``detector.py`` imports; the
+    ``torch.min`` line is commented out there). Every instance gets one point, no point two
+    instances (when there are at least as many points as instances).
+
+    Args:
+        cost: (N, m) C_ij of N candidate points and m instances.
+
+    Returns:
+        point (k,), instance (k,): the matched pairs, k = min(N, m), sorted by instance.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    instance, point = linear_sum_assignment(cost.T)  # rows: instances (m <= N in practice)
+    return point, instance
+
+
 @TASK_UTILS.register_module()
 class MinCostAssigner(BaseAssigner):
-    """OneNet's one-to-one assignment: per instance the single point of minimum cost
-    (:func:`matching_cost`, 2·focal cost + 5·L1 + 2·(−GIoU)) over ALL points, no spatial prior.
+    """OneNet's one-to-one assignment: the matching of instances to points of minimum total cost
+    (:func:`matching_cost`, 2·focal cost + 5·L1 + 2·(−GIoU)) over ALL points, no spatial prior,
+    settled by Hungarian matching (:func:`hungarian`): one point per instance, never shared.
 
-    Source: ``MinCostMatcher`` in PeizeSun/OneNet (``projects/OneNet/onenet/loss.py``): the cost
-    matrix over all points, then ``torch.min`` over points per instance (no Hungarian). The paper:
-    "We chose to use OneNet as baseline and also as O2O branch" (§4.3); this is the default
-    assigner of the baseline's head and DSLA's O2O subnet. (The paper's §3.3 also says the
-    spatial prior "is used in the o2o and SLA approaches"; OneNet has none, and OneNet is what
-    the paper names. The eq. 2 matching inside Ω_j stays available as ``OneToOneAssigner``.)
+    Source: ``MinCostMatcher`` in PeizeSun/OneNet ``projects/OneNet/onenet/loss_predefine.py``
+    (the module ``detector.py`` imports): the cost matrix over all points, then SciPy's
+    ``linear_sum_assignment`` per image. The paper: "We chose to use OneNet as baseline and also
+    as O2O branch" (§4.3); this is the default assigner of the baseline's head and DSLA's O2O
+    subnet. (The paper's §3.3 also says the spatial prior "is used in the o2o and SLA
+    approaches"; OneNet has none, and OneNet is what the paper names. The eq. 2 matching inside
+    Ω_j stays available as ``OneToOneAssigner``.)
 
-    One change: OneNet lets two instances take the same point (both keep it, one label). An mmdet
-    ``AssignResult`` gives a point one instance, so the point goes to the lower cost and the
-    other instance takes its next-cheapest free point (:func:`match_certain`, O2F's rule; ties
-    by the lower instance index). Every instance then has exactly one positive.
+    ``settle='greedy'`` is our earlier rule, kept as a named option: each instance takes its
+    cheapest point, a point wanted by two goes to the lower cost and the other instance takes its
+    next-cheapest free point (:func:`match_certain`, O2F's promotion; ties by the lower instance
+    index). Its total cost can exceed the optimum (tests/models/test_assigners.py has a case).
+
+    Exact Hungarian without the dense (N, M) problem: some optimal matching gives every instance
+    one of its own min(M, N) cheapest points — if instance j held a point outside them, at most
+    M − 1 of those points are taken by the others, so one is free, and moving j there does not
+    raise the total. So the problem restricted to the union U of every instance's min(M, N)
+    cheapest points has the dense optimum (equal total cost; tests check it against the dense
+    problem and a brute force), and SciPy solves an (M × |U|) matrix instead of (M × N).
 
     Cost and memory: the cost has no prior, so every point is a candidate of every instance:
-    time O(N · M) (N points, M instances): the focal and L1 terms over all N × M pairs, the GIoU
-    only where a lower bound leaves a pair in the race (see :meth:`_cheapest`; the result is
-    exact); memory O(N × chunk) — instances are costed in chunks of ``CHUNK_ENTRIES / N``. Each
-    instance's ``num_candidates`` cheapest points enter the conflict resolution (more are costed
-    again only if an instance runs out, which needs that many rivals for one spot).
+    time O(N · M) (N points, M instances) for the focal and L1 terms over all N × M pairs, the
+    GIoU only where a lower bound leaves a pair in the race (see :meth:`_cheapest`; the result
+    is exact); memory O(N × chunk) — instances are costed in chunks of ``CHUNK_ENTRIES / N``.
+    The Hungarian step is O(M² · |U|); benchmarks/bench_assignment.py measures it at the paper
+    profile's 22,400 points with 100 and 300 instances.
 
     Contract of :meth:`assign`: as ``OneToOneAssigner`` (N points, M instances), plus the
     keyword ``img_shape`` ``(h, w)`` of the image (without padding; OneNet's ``image_size``),
@@ -90,14 +133,21 @@ class MinCostAssigner(BaseAssigner):
     Args:
         class_weight, l1_weight, giou_weight: cost weights (OneNet: 2, 5, 2).
         alpha, gamma: focal cost parameters (OneNet: 0.25, 2).
-        num_candidates: cheapest points kept per instance for the conflict resolution.
+        settle: ``'hungarian'`` (OneNet, the default) or ``'greedy'`` (the option above).
+        num_candidates: with ``settle='greedy'``, the cheapest points kept per instance for the
+            conflict resolution (more are costed if an instance runs out).
         prune: skip the GIoU of pairs that cannot be among an instance's cheapest (default;
             exact), or cost every pair in full (the reference, ``prune=False``).
+        restrict: with ``settle='hungarian'``, solve on the union of each instance's min(M, N)
+            cheapest points (default; exact, see above) or on all N points (the reference).
     """
 
     def __init__(self, class_weight: float = 2.0, l1_weight: float = 5.0,
                  giou_weight: float = 2.0, alpha: float = 0.25, gamma: float = 2.0,
-                 num_candidates: int = 8, prune: bool = True) -> None:
+                 settle: str = 'hungarian', num_candidates: int = 8, prune: bool = True,
+                 restrict: bool = True) -> None:
+        if settle not in SETTLEMENTS:
+            raise ValueError(f'MinCostAssigner: settle must be one of {SETTLEMENTS}, got {settle!r}')
         weights = dict(class_weight=class_weight, l1_weight=l1_weight, giou_weight=giou_weight)
         for name, value in weights.items():
             if not value >= 0:
@@ -111,8 +161,10 @@ class MinCostAssigner(BaseAssigner):
             raise ValueError(f'num_candidates must be >= 1, got {num_candidates!r}')
         self.weights = (class_weight, l1_weight, giou_weight)
         self.alpha, self.gamma = alpha, gamma
+        self.settle = settle
         self.num_candidates = int(num_candidates)
         self.prune = prune
+        self.restrict = restrict
 
     def cost(self, pred_instances: InstanceData, gt_instances: InstanceData,
              img_shape: Sequence[int]) -> Tensor:
@@ -127,7 +179,8 @@ class MinCostAssigner(BaseAssigner):
                gt_instances_ignore: Optional[InstanceData] = None, *,
                img_shape: Optional[Sequence[int]] = None, grid_levels=None,
                **kwargs) -> AssignResult:
-        """One positive per instance (its minimum-cost free point); every other point negative."""
+        """One positive per instance (its point in the minimum-cost matching); every other point
+        negative."""
         return self.assign_images([pred_instances], [gt_instances], [gt_instances_ignore],
                                   img_shapes=[img_shape], grid_levels=grid_levels)[0]
 
@@ -150,7 +203,9 @@ class MinCostAssigner(BaseAssigner):
                              'metainfo')
         gt_start = torch.tensor([0] + counts, device=device).cumsum(0)  # (B + 1,)
         total = num_points * len(pred_list)
-        if num_gts == 0:
+        if num_gts and self.settle == 'hungarian':
+            claims = self._hungarian_claims(pred_list, gt_list, img_shapes, gt_start, total)
+        elif num_gts == 0:
             claims = empty_claims(total, device)
         else:
             costs = [(focal_cost(pred.scores, self.alpha, self.gamma), pred.bboxes,
@@ -199,6 +254,37 @@ class MinCostAssigner(BaseAssigner):
             results.append(assign_result(image_claims, gt,
                                          ignored_points(pred.priors, ignore, True, grid_levels)))
         return results
+
+    def _hungarian_claims(self, pred_list: List[InstanceData], gt_list: List[InstanceData],
+                          img_shapes: List[Sequence[int]], gt_start: Tensor, total: int) -> Claims:
+        """Each image's minimum-cost matching (:func:`hungarian`), as batch-wide claims."""
+        num_points = len(pred_list[0].priors)
+        device = pred_list[0].priors.device
+        point_gt = torch.zeros(total, dtype=torch.long, device=device)
+        point_role = torch.zeros(total, dtype=torch.long, device=device)
+        point_key = torch.zeros(total, dtype=pred_list[0].bboxes.dtype, device=device)
+        for b, (pred, gt, shape) in enumerate(zip(pred_list, gt_list, img_shapes)):
+            if not len(gt):
+                continue
+            class_cost = focal_cost(pred.scores, self.alpha, self.gamma)  # (N, C)
+            image_wh = self._image_wh(shape, pred)
+            if self.restrict and len(gt) < num_points:
+                k = len(gt)  # min(M, N): some optimum uses only these (class docstring)
+                candidate, _, _ = self._cheapest(class_cost, pred.bboxes, gt, image_wh, k)
+                columns = torch.unique(candidate)  # (U,) sorted
+            else:
+                columns = torch.arange(num_points, device=device)  # (N,)
+            cost = matching_cost(class_cost[columns], pred.bboxes[columns], gt.bboxes, gt.labels,
+                                 image_wh, self.weights)  # (U, m)
+            column, instance = hungarian(cost.double().cpu().numpy())
+            point = columns[torch.as_tensor(column, device=device)]  # (m,)
+            instance = torch.as_tensor(instance, device=device)  # (m,)
+            glob = point + b * num_points
+            point_gt[glob] = instance + gt_start[b]
+            point_role[glob] = CERTAIN
+            point_key[glob] = -cost[torch.as_tensor(column, device=device), instance].to(point_key.dtype)
+        none = point_gt.new_zeros(0)
+        return Claims(point_gt, point_role, point_key, none, none)
 
     def _cheapest(self, class_cost: Tensor, pred_bboxes: Tensor, gt_instances: InstanceData,
                   image_wh: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:

@@ -267,7 +267,7 @@ def settle_claims(ranking: Ranking, certain: Tensor, soft_ok: Tensor, num_soft: 
 
     Returns:
         Claims: per point owner, role and key; the soft claims (before the soft-vs-soft
-        resolution, as eq. 3's max is taken over them).
+        resolution; the SLA assigner keeps those whose point it won for eq. 3).
     """
     device = ranking.point.device
     has_certain = certain >= 0  # (M,)

@@ -29,13 +29,14 @@ def soft_label_scale(epoch: int, max_epochs: int, t_max: float, t_min: float) ->
 def soft_label(p_soft: Tensor, instance: Tensor, num_gts: int, scale: float) -> Tensor:
     """Eq. 3: t_i = T_j · p_i / max_k p_k, the soft target of soft anchor i of instance j.
 
-    p_i = p_{i,c_j} is the predicted score of the instance's class; the max runs over the
-    instance's K soft anchors, the certain anchor excluded (O2F does the same; the paper does not
-    say), so the most confident soft anchor gets exactly T_j and the others proportionally less.
+    p_i = p_{i,c_j} is the predicted score of the instance's class; the max runs over the soft
+    anchors the instance keeps (after conflicts are settled), the certain anchor excluded — O2F
+    normalises over the points an instance ends up with (the paper does not say) — so the most
+    confident kept soft anchor gets exactly T_j and the others proportionally less.
 
     Args:
-        p_soft: (E,) p_{i,c_j} of each soft claim (point i, instance j), without gradient.
-        instance: (E,) the instance j of each claim.
+        p_soft: (E,) p_{i,c_j} of each kept soft anchor (point i, instance j), without gradient.
+        instance: (E,) the instance j of each.
         num_gts: M, the number of instances.
         scale: T_j from eq. 4.
 
@@ -65,8 +66,8 @@ class SoftLabelAssigner(OneToOneAssigner):
         beats soft, then the higher S_ij wins; an instance that loses its certain anchor takes
         its next-best free point (O2F promotes its best remaining point), so every instance with
         a point in Ω_j has a certain anchor. A lost soft claim is not replaced (O2F). The max of
-        eq. 3 is taken over each instance's K soft anchors before the soft-vs-soft resolution,
-        so a target does not depend on what the neighbours claimed.
+        eq. 3 is taken over the soft anchors the instance keeps after those conflicts (O2F), so
+        an instance's best kept soft anchor always gets T_j.
       * the scores p come from the subnet being trained (its ``pred_instances.scores``): the
         DSLA head passes the SLA subnet's own predictions (see ``DSLAHead``).
 
@@ -111,11 +112,12 @@ class SoftLabelAssigner(OneToOneAssigner):
         claims = self._claims(batch)
         targets = (claims.point_role == CERTAIN).to(claims.point_quality.dtype)  # (B·N,)
         points, instances = claims.soft_point, claims.soft_instance  # (E,) each
+        # the claims whose point ended up as a soft anchor of their instance
+        kept = (claims.point_role[points] == SOFT) & (claims.point_gt[points] == instances)
+        points, instances = points[kept], instances[kept]  # (E',) each
         if len(points):
-            p_soft = batch.scores[points, batch.gt_labels[instances]]  # (E,)
+            p_soft = batch.scores[points, batch.gt_labels[instances]]  # (E',)
             t = soft_label(p_soft, instances, len(batch.gt_bboxes),
-                           self.scale(epoch, max_epochs))  # (E,)
-            # the claims whose point ended up as a soft anchor of their instance
-            kept = (claims.point_role[points] == SOFT) & (claims.point_gt[points] == instances)
-            targets[points[kept]] = t[kept].to(targets.dtype)
+                           self.scale(epoch, max_epochs))  # (E',), eq. 3 over the kept anchors
+            targets[points] = t.to(targets.dtype)
         return self._split(batch, claims, gt_list, dict(soft_targets=targets))
