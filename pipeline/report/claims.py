@@ -17,9 +17,20 @@ numbers they quote; every verdict follows from the numbers by one rule:
   the closest rival. Grid points trained with one seed (Tables 6, 7) are compared unpaired, with
   the seed-to-seed standard deviation of one training pooled over Table 4's rows (same data and
   schedule): interval (mean_X − mean_r) ± t(0.975, df)·σ·√(1/n_X + 1/n_r).
-- **Convergence** (Figure 4): per seed, each run's convergence epoch (the first epoch within
-  95 % of that run's final AP, `convergence_epoch`); d_s = epochs(baseline) − epochs(DSLA + FS),
-  then the paired rule.
+- **Convergence** (Figure 4), by measures the learning-rate schedule cannot set, per seed and
+  paired: (1) the epochs DSLA + FS saves to reach the baseline's final AP (d_s = first epoch the
+  baseline reaches its own final AP − first epoch DSLA + FS reaches it; a run that never does
+  counts as epoch N + 1, a bound in the baseline's favour); (2) the mean AP difference over the
+  epochs before the first learning-rate drop (AP after the same number of epochs at the same lr);
+  and (3) the paper's own reading, the epoch from which a curve stays within `PLATEAU_SPREAD` AP
+  of its final AP (`flatten_epoch`), where both curves flatten before their last epoch.
+- **Preconditions**: a claim about accuracy at convergence (the paper compares after 36 epochs)
+  is decided only on runs that have plateaued — every seed's last three validated epochs within
+  `PLATEAU_SPREAD` AP (`plateau_gate`). When a compared run is still rising, or was validated
+  once so its plateau is unknown, the verdict is "not resolved" and says why; the effect is
+  still shown, named as what it is: AP after N epochs. One-seed grid points (Tables 6, 7) are
+  validated once; they take their plateau from the DSLA + FS claim runs (same model and
+  schedule) and say so.
 - **Inference cost unchanged** (Table 5): params and FLOPs are counted, not sampled (no noise);
   supported when both differ by at most 0.5 % (the resolution of the paper's 32.0 M / 201 G),
   else contradicted.
@@ -39,6 +50,7 @@ RULE = ("Verdict rule: the two-sided 95 % Student-t interval of the effect (per-
         "(params, FLOPs) have no noise: within 0.5 % → supported, else contradicted.")
 COST_TOLERANCE = 0.005
 PLATEAU_SPREAD = 1.0  # AP points: a curve whose last three epochs lie within this has plateaued
+PLATEAU_WINDOW = 3  # validated epochs the plateau rule reads
 
 # two-sided 95 % quantiles of Student's t, t(0.975, df) for df = 1..30 (beyond: 1.96 + 2.4/df)
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
@@ -185,26 +197,149 @@ def best_unpaired(claim: str, paper: str, rows: dict, best: str, metric: str,
     return _best_of(claim, paper, comparisons, f"{metric}({best}) − {metric}(other grid point), unpaired, {noise_text}")
 
 
-def convergence_epoch(curve, fraction: float = 0.95) -> int | None:
-    """The first epoch whose AP is within `fraction` of the curve's final AP (as Figure 4 marks it)."""
+def first_epoch_reaching(curve, target: float) -> int | None:
+    """The first epoch whose AP is >= `target` (None if none is). `curve` = [(epoch, AP), ...]."""
+    return next((int(epoch) for epoch, ap in curve if ap >= target - 1e-12), None)
+
+
+def flatten_epoch(curve, band: float = PLATEAU_SPREAD / 100) -> int | None:
+    """The paper's "epoch where the curve flattens": the first epoch from which every later AP lies
+    within `band` of the final AP (AP as a fraction; band 1 AP point), if at least PLATEAU_WINDOW
+    epochs do; None when the curve is still moving over its last epochs."""
     if not curve:
         return None
     final = curve[-1][1]
-    return next(int(epoch) for epoch, ap in curve if ap >= fraction * final)
+    index = len(curve)
+    while index > 0 and abs(curve[index - 1][1] - final) <= band + 1e-12:
+        index -= 1
+    return int(curve[index][0]) if len(curve) - index >= PLATEAU_WINDOW else None
+
+
+def _curves(figure: dict | None, dataset: str) -> tuple[dict, dict]:
+    per_seed = (figure or {}).get("per_seed", {})
+    return per_seed.get(f"{dataset}/baseline", {}), per_seed.get(f"{dataset}/dsla_fs", {})
+
+
+def _paired_from(claim: str, paper: str, differences: list[float], measure: str, detail: str = "") -> Claim:
+    mean, low, high = paired_interval(differences)
+    verdict = decide(low, high)
+    why = _why(low, high, len(differences), verdict)
+    return Claim(claim, paper, measure, mean, low, high, len(differences), verdict, why + (f"; {detail}" if detail else ""))
+
+
+def speedup_claim(claim: str, paper: str, figure: dict | None, dataset: str) -> Claim:
+    """Epochs DSLA + FS saves to reach the baseline's final AP, per seed, paired (module docstring)."""
+    base, ours = _curves(figure, dataset)
+    seeds = sorted(set(base) & set(ours))
+    differences, never, parts = [], [], []
+    for seed in seeds:
+        b, d = base[seed], ours[seed]
+        if not b or not d:
+            continue
+        target = b[-1][1]
+        epochs_b = first_epoch_reaching(b, target)
+        epochs_d = first_epoch_reaching(d, target)
+        if epochs_d is None:
+            never.append(seed)
+            epochs_d = int(d[-1][0]) + 1
+        differences.append(float(epochs_b - epochs_d))
+        parts.append(f"seed {seed}: {epochs_b} vs {epochs_d if seed not in never else f'>{epochs_d - 1}'}")
+    total = max((len(c) for c in base.values()), default=0)
+    detail = "epochs (baseline vs DSLA + FS) " + ", ".join(parts) if parts else ""
+    if never:
+        detail += f"; DSLA + FS never reached it on seed(s) {', '.join(never)} (counted as epoch N + 1)"
+    return _paired_from(claim, paper, differences,
+                        f"epochs saved to reach the baseline's final AP: first epoch at it (baseline) − first "
+                        f"epoch at it (DSLA + FS), paired by seed, of {total} epochs", detail)
+
+
+def early_claim(claim: str, paper: str, figure: dict | None, dataset: str) -> Claim:
+    """Mean AP difference DSLA + FS − baseline over the epochs before the first lr drop, per seed."""
+    base, ours = _curves(figure, dataset)
+    drop = (figure or {}).get("lr_drop")
+    differences = []
+    for seed in sorted(set(base) & set(ours)):
+        b = {int(e): ap for e, ap in base[seed]}
+        d = {int(e): ap for e, ap in ours[seed]}
+        epochs = [e for e in sorted(set(b) & set(d)) if drop is None or e <= drop]
+        if epochs:
+            differences.append(100 * statistics.fmean(d[e] - b[e] for e in epochs))
+    span = f"epochs 1–{drop}, before the first lr drop" if drop else "every validated epoch (no lr drop recorded)"
+    return _paired_from(claim, paper, differences,
+                        f"AP(DSLA + FS) − AP(baseline) averaged over {span}, AP points, paired by seed")
+
+
+def flatten_claim(claim: str, paper: str, figure: dict | None, dataset: str) -> Claim:
+    """The paper's reading: the epoch each curve flattens (`flatten_epoch`), baseline − DSLA + FS."""
+    base, ours = _curves(figure, dataset)
+    differences, missing = [], []
+    for seed in sorted(set(base) & set(ours)):
+        fb, fd = flatten_epoch(base[seed]), flatten_epoch(ours[seed])
+        if fb is None or fd is None:
+            missing.append(f"seed {seed}: {'baseline' if fb is None else 'DSLA + FS'} still moving")
+            continue
+        differences.append(float(fb - fd))
+    result = _paired_from(claim, paper, differences,
+                          f"epoch the curve flattens (stays within {PLATEAU_SPREAD:g} AP of its final AP for at least "
+                          f"{PLATEAU_WINDOW} epochs): baseline − DSLA + FS, paired by seed; on a step schedule the lr "
+                          "drop can set it")
+    if missing:
+        return Claim(**{**asdict(result), "why": result.why + "; not counted: " + ", ".join(missing)})
+    return result
 
 
 def convergence_claim(claim: str, paper: str, figure: dict | None, dataset: str) -> Claim:
-    per_seed = (figure or {}).get("per_seed", {})
-    base, ours = per_seed.get(f"{dataset}/baseline", {}), per_seed.get(f"{dataset}/dsla_fs", {})
-    epochs = {}
-    rows = {}
-    for name, curves in (("baseline", base), ("dsla_fs", ours)):
-        rows[name] = {"per_seed": {str(s): {"epochs": convergence_epoch(c)} for s, c in curves.items()}}
-        epochs[name] = len(next(iter(curves.values()), []))
-    result = paired_claim(claim, paper, rows, "baseline", "dsla_fs", "epochs",
-                          label="epochs to 95 % of final AP: baseline − DSLA + FS")
-    total = max(epochs.values())
-    return Claim(**{**asdict(result), "measure": result.measure + (f" (of {total} epochs)" if total else "")})
+    """The headline convergence claim: decided by `speedup_claim` (see the module docstring)."""
+    return speedup_claim(claim, paper, figure, dataset)
+
+
+# ------------------------------------------------------------------------ preconditions
+def curve_spread(curve) -> float | None:
+    """Spread (max − min, AP points) of the last PLATEAU_WINDOW validated epochs; None if fewer."""
+    if len(curve) < PLATEAU_WINDOW:
+        return None
+    tail = [ap for _, ap in curve[-PLATEAU_WINDOW:]]
+    return 100 * (max(tail) - min(tail))
+
+
+def plateau_state(row: dict | None) -> tuple[bool | None, str]:
+    """Whether a table row's runs have plateaued on every seed: (True/False, text), or (None, why
+    unknown). The row's `curves` are its trainings' validation curves, by seed."""
+    if not row:
+        return None, "not run"
+    curves = row.get("curves") or {}
+    spreads = [curve_spread(c) for _, c in sorted(curves.items())]
+    if not curves or any(s is None for s in spreads):
+        return None, "validated once, plateau unknown"
+    text = f"last {PLATEAU_WINDOW} epochs {min(spreads):.1f}–{max(spreads):.1f} AP apart over {len(spreads)} seed(s)"
+    return max(spreads) <= PLATEAU_SPREAD, text
+
+
+def plateau_gate(result: Claim, rows: dict, runs: list[str], proxy: dict | None = None,
+                 proxy_name: str = "") -> Claim:
+    """A claim about accuracy at convergence, decided only when every compared run has plateaued
+    (see the module docstring); otherwise "not resolved" naming the run and its spread, the
+    effect kept and named "after N epochs". `proxy`: the row whose curves stand in for runs
+    validated once (grid points: the DSLA + FS claim row)."""
+    states = {}
+    for run in runs:
+        state, text = plateau_state(rows.get(run))
+        if state is None and proxy is not None and rows.get(run):
+            state, text = plateau_state(proxy)
+            text = f"as the {proxy_name} claim runs (same model and schedule): {text}"
+        states[run] = (state, text)
+    failing = {run: text for run, (state, text) in states.items() if state is not True}
+    if not failing or result.effect is None:
+        if not failing:
+            return Claim(**{**asdict(result), "why": result.why + "; all compared runs plateaued"})
+        return result
+    rising = [f"{run} {'still rising' if states[run][0] is False else 'plateau unknown'} ({text})"
+              for run, text in failing.items()]
+    epochs = {len(c) for run in runs for c in ((rows.get(run) or {}).get("curves") or {}).values()}
+    after = f" (AP after {max(epochs)} epochs)" if epochs else ""
+    return Claim(**{**asdict(result), "measure": result.measure + after, "verdict": NOT_RESOLVED,
+                    "why": f"precondition not met: {'; '.join(rising)}; the interval alone would say "
+                           f"{result.verdict} ({result.why})"})
 
 
 def cost_claim(claim: str, paper: str, rows: dict) -> Claim:
@@ -233,30 +368,40 @@ def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[C
     """
     rows = {name: (result or {}).get("rows", {}) for name, result in tables.items()}
     t4, t8 = rows.get("table4", {}), rows.get("table8", {})
+    t6, t7 = rows.get("table6", {}), rows.get("table7", {})
     noise = pooled_seed_sd(t4, "AP")
+    proxy = t4.get("dsla_fs")
+
+    def gated(claim: Claim, table: dict, runs: list[str], grid: bool = False) -> Claim:
+        return plateau_gate(claim, table, runs, proxy if grid else None, "DSLA + FS")
+
     return [
-        paired_claim("DSLA raises AP over the baseline", "Table 4: 91.1 vs 90.1 AP (+1.0)",
-                     t4, "dsla", "baseline", "AP"),
-        paired_claim("DSLA lowers MR^-2 below the baseline", "Table 4: 47.8 vs 50.0 MR^-2 (−2.2)",
-                     t4, "dsla", "baseline", "MR2", sign=-1),
-        paired_claim("Feature Shuffle helps (over the baseline)", "Table 4: 90.5 vs 90.1 AP (+0.4)",
-                     t4, "fs", "baseline", "AP"),
-        paired_claim("Feature Shuffle helps (on top of DSLA)", "Table 4: 91.7 vs 91.1 AP (+0.6)",
-                     t4, "dsla_fs", "dsla", "AP"),
-        best_paired("DSLA + FS is the best of the four variants", "Table 4: 91.7 AP, next 91.1",
-                    t4, "dsla_fs", ["dsla", "fs", "baseline"], "AP"),
+        gated(paired_claim("DSLA raises AP over the baseline", "Table 4: 91.1 vs 90.1 AP (+1.0)",
+                           t4, "dsla", "baseline", "AP"), t4, ["dsla", "baseline"]),
+        gated(paired_claim("DSLA lowers MR^-2 below the baseline", "Table 4: 47.8 vs 50.0 MR^-2 (−2.2)",
+                           t4, "dsla", "baseline", "MR2", sign=-1), t4, ["dsla", "baseline"]),
+        gated(paired_claim("Feature Shuffle helps (over the baseline)", "Table 4: 90.5 vs 90.1 AP (+0.4)",
+                           t4, "fs", "baseline", "AP"), t4, ["fs", "baseline"]),
+        gated(paired_claim("Feature Shuffle helps (on top of DSLA)", "Table 4: 91.7 vs 91.1 AP (+0.6)",
+                           t4, "dsla_fs", "dsla", "AP"), t4, ["dsla_fs", "dsla"]),
+        gated(best_paired("DSLA + FS is the best of the four variants", "Table 4: 91.7 AP, next 91.1",
+                          t4, "dsla_fs", ["dsla", "fs", "baseline"], "AP"), t4, ["dsla_fs", "dsla", "fs", "baseline"]),
         convergence_claim("DSLA converges in fewer epochs (CrowdHuman)", "Figure 4a: epoch 10 vs 14 of 36",
                           figure, "crowdhuman"),
+        early_claim("DSLA is ahead early in training (CrowdHuman)", "Figure 4a: DSLA above OneNet until both flatten",
+                    figure, "crowdhuman"),
+        flatten_claim("DSLA's curve flattens earlier (CrowdHuman)", "Figure 4a: epoch 10 vs 14 of 36",
+                      figure, "crowdhuman"),
         convergence_claim("DSLA converges in fewer epochs (COCO)", "Figure 4b: epoch 17 vs 20 of 36",
                           figure, "coco"),
-        best_unpaired("K = 6 soft anchors is best", "Table 6: 91.7 AP at K = 6, next 91.2 (K = 7, 8)",
-                      rows.get("table6", {}), "K=6", "AP", noise),
-        best_unpaired("T^max = 0.6 / T^min = 0.4 is best", "Table 7: 91.7 AP, next 90.8 (0.5 / 0.4)",
-                      rows.get("table7", {}), "t_min=0.4/t_max=0.6", "AP", noise),
+        gated(best_unpaired("K = 6 soft anchors is best", "Table 6: 91.7 AP at K = 6, next 91.2 (K = 7, 8)",
+                            t6, "K=6", "AP", noise), t6, sorted(t6), grid=True),
+        gated(best_unpaired("T^max = 0.6 / T^min = 0.4 is best", "Table 7: 91.7 AP, next 90.8 (0.5 / 0.4)",
+                            t7, "t_min=0.4/t_max=0.6", "AP", noise), t7, sorted(t7), grid=True),
         cost_claim("Inference cost is unchanged", "Table 5: 32.0 M params, 201 GFLOPs for both",
                    rows.get("table5", {})),
-        paired_claim("DSLA + FS raises AP on COCO", "Table 8: 40.5 vs 38.6 AP (+1.9)",
-                     t8, "dsla_fs", "baseline", "AP"),
+        gated(paired_claim("DSLA + FS raises AP on COCO", "Table 8: 40.5 vs 38.6 AP (+1.9)",
+                           t8, "dsla_fs", "baseline", "AP"), t8, ["dsla_fs", "baseline"]),
     ]
 
 

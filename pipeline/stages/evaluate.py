@@ -109,7 +109,10 @@ def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) 
                    if trained.get("run_id") else "")
     return StageResult(
         {"metrics": metrics, "detections": str(detections), "train_run_id": trained.get("run_id"),
-         "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"],
+         "run_id": ctx.run_id, "epochs": len(trained["epochs"]),
+         # the training's validation curve (AP per validated epoch): the claims' plateau precondition
+         "curve": [[r["epoch"], r["AP"]] for r in trained["epochs"] if "AP" in r],
+         "run": trained["run"], "data": trained["data"],
          "weights": trained.get("weights", ""), "knobs": trained.get("knobs") or {}},
         metrics=metrics, tags={"dsla.train_run_id": str(trained.get("run_id"))}, description=description,
         inputs=[{**dataset_input(dataset, profile, prepared=prepared), "context": "eval"}])

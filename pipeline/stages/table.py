@@ -46,6 +46,9 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
         # every seed's numbers, kept for paired differences (tables) and the claims (report)
         aggregated["per_seed"] = {name.split("@seed", 1)[1]: {m: v[m] for m in table.metrics if m in v}
                                   for name, v in zip(named, values) if "@seed" in name}
+        # each seed's validation curve (trained rows): the claims' plateau precondition
+        aggregated["curves"] = {name.split("@seed", 1)[1]: r["curve"] for name, r in named.items()
+                                if "@seed" in name and r.get("curve")}
         for metric in table.metrics:
             numbers = [v[metric] for v in values if metric in v]
             if numbers:

@@ -15,6 +15,7 @@ from pipeline.report.claims import (
     claims_markdown,
     claims_tags,
     decide_claims,
+    flatten_epoch,
     paired_interval,
     plateau_note,
     plateau_spreads,
@@ -22,17 +23,23 @@ from pipeline.report.claims import (
 )
 
 
-def row(**per_seed_metric):
-    """`row(AP=[a0, a1, a2])` -> a table row with seeds 0..n-1 (and the mean, as the table stage keeps)."""
+def curve(*aps):
+    return [[epoch + 1, ap] for epoch, ap in enumerate(aps)]
+
+
+FLAT = curve(0.30, 0.50, 0.600, 0.605, 0.600)  # last three epochs 0.5 AP apart: plateaued
+RISING = curve(0.30, 0.40, 0.500, 0.550, 0.600)  # 10 AP apart: still rising
+
+
+def row(curves=FLAT, **per_seed_metric):
+    """`row(AP=[a0, a1, a2])` -> a table row with seeds 0..n-1 (and the mean, as the table stage keeps),
+    each seed's training curve `curves` (None: validated once)."""
     seeds = {}
     for metric, values in per_seed_metric.items():
         for seed, value in enumerate(values):
             seeds.setdefault(str(seed), {})[metric] = value
-    return {"per_seed": seeds, **{m: sum(v) / len(v) for m, v in per_seed_metric.items()}}
-
-
-def curve(*aps):
-    return [[epoch + 1, ap] for epoch, ap in enumerate(aps)]
+    return {"per_seed": seeds, **{m: sum(v) / len(v) for m, v in per_seed_metric.items()},
+            "curves": {seed: curves for seed in seeds} if curves else {}}
 
 
 BASE_AP = [60.0, 64.0, 68.0]  # a large seed-to-seed spread: only pairing by seed resolves +1
@@ -46,24 +53,25 @@ def fake_results():
         "fs": row(AP=[a - d for a, d in zip(BASE_AP, (1.0, 1.2, 0.8))]),      # contradicted
         "dsla_fs": row(AP=[a + d for a, d in zip(BASE_AP, (2.0, 2.4, 1.7))]),  # best; vs dsla: [1.0, 1.2, 0.9]
     }
-    table6 = {"K=6": table4["dsla_fs"], "K=4": row(AP=[62.0]), "K=8": row(AP=[66.4]), "K=10": row(AP=[50.0])}
-    table7 = {"t_min=0.4/t_max=0.6": table4["dsla_fs"], "t_min=0.2/t_max=0.6": row(AP=[90.0])}
+    # grid points are validated once (no curves): their plateau is read from the DSLA + FS claim runs
+    table6 = {"K=6": table4["dsla_fs"], "K=4": row(None, AP=[62.0]), "K=8": row(None, AP=[66.4]),
+              "K=10": row(None, AP=[50.0])}
+    table7 = {"t_min=0.4/t_max=0.6": table4["dsla_fs"], "t_min=0.2/t_max=0.6": row(None, AP=[90.0])}
     table5 = {"baseline/infer": {"params_M": 2.5, "GFLOPs": 1.0}, "dsla_fs/infer": {"params_M": 2.5, "GFLOPs": 1.004},
               "dsla_fs/train": {"params_M": 2.6, "GFLOPs": 1.2}}
     table8 = {"baseline": row(AP=[30.0, 31.0, 32.0]), "dsla_fs": row(AP=[30.5])}  # one pair: not resolved
-    figure = {"per_seed": {
-        # baseline reaches 95 % of its final AP at epochs 6, 6, 7; DSLA + FS at 3, 4, 3
-        "crowdhuman/baseline": {"0": curve(10, 30, 50, 70, 80, 96, 98, 99, 100),
-                                "1": curve(10, 30, 50, 70, 80, 95, 98, 99, 100),
-                                "2": curve(10, 30, 50, 70, 80, 90, 97, 99, 100)},
-        "crowdhuman/dsla_fs": {"0": curve(50, 80, 96, 97, 98, 99, 100, 100, 100),
-                               "1": curve(50, 80, 90, 97, 98, 99, 100, 100, 100),
-                               "2": curve(50, 80, 96, 97, 98, 99, 100, 100, 100)},
-        # COCO: DSLA + FS converges later (7, 8) than the baseline (3, 3): against the paper
-        "coco/baseline": {"0": curve(50, 80, 96, 97, 98, 99, 100, 100, 100),
-                          "1": curve(50, 80, 96, 97, 98, 99, 100, 100, 100)},
-        "coco/dsla_fs": {"0": curve(10, 30, 50, 70, 80, 90, 97, 99, 100),
-                         "1": curve(10, 30, 50, 70, 80, 90, 90, 99, 100)},
+    base = curve(0.10, 0.30, 0.50, 0.70, 0.80, 0.96, 0.98, 0.99, 1.00)  # flattens only at 8, 9: still moving
+    figure = {"lr_drop": 4, "per_seed": {
+        # the baseline reaches its final AP (1.00) at epoch 9; DSLA + FS at 6, 6, 5: saves 3, 3, 4 epochs
+        "crowdhuman/baseline": {"0": base, "1": base, "2": base},
+        "crowdhuman/dsla_fs": {"0": curve(0.50, 0.80, 0.96, 0.97, 0.98, 1.00, 1.00, 1.00, 1.00),
+                               "1": curve(0.50, 0.80, 0.96, 0.97, 0.98, 1.00, 1.00, 1.00, 1.00),
+                               "2": curve(0.50, 0.80, 0.96, 0.97, 1.00, 1.00, 1.00, 1.00, 1.00)},
+        # COCO: the baseline reaches its final AP at 7; DSLA + FS at 9 and never (counted 10): −2, −3
+        "coco/baseline": {"0": curve(0.50, 0.80, 0.96, 0.97, 0.98, 0.99, 1.00, 1.00, 1.00),
+                          "1": curve(0.50, 0.80, 0.96, 0.97, 0.98, 0.99, 1.00, 1.00, 1.00)},
+        "coco/dsla_fs": {"0": curve(0.10, 0.30, 0.50, 0.70, 0.80, 0.90, 0.97, 0.99, 1.00),
+                         "1": curve(0.10, 0.30, 0.50, 0.70, 0.80, 0.90, 0.90, 0.99, 0.995)},
     }}
     tables = {"table4": {"rows": table4}, "table5": {"rows": table5}, "table6": {"rows": table6},
               "table7": {"rows": table7}, "table8": {"rows": table8}}
@@ -154,12 +162,54 @@ def statistics_variance(values):
 def test_convergence_claims():
     claims = by_claim()
     crowd = claims["DSLA converges in fewer epochs (CrowdHuman)"]
-    # baseline 6, 6, 7 vs DSLA + FS 3, 4, 3: differences 3, 2, 4
-    assert crowd.effect == pytest.approx(3.0) and crowd.n == 3 and crowd.verdict == SUPPORTED
-    assert "of 9 epochs" in crowd.measure
+    # epochs saved to reach the baseline's final AP: 9 − 6, 9 − 6, 9 − 5 = 3, 3, 4: mean 3.33, sd .577,
+    # half-width 4.303·.577/√3 = 1.434 → [1.90, 4.77]
+    assert crowd.effect == pytest.approx(10 / 3) and crowd.n == 3 and crowd.verdict == SUPPORTED
+    assert (crowd.low, crowd.high) == pytest.approx((10 / 3 - 1.4342, 10 / 3 + 1.4342), abs=1e-3)
+    assert "of 9 epochs" in crowd.measure and "baseline's final AP" in crowd.measure
     coco = claims["DSLA converges in fewer epochs (COCO)"]
-    # baseline 3, 3 vs DSLA + FS 7, 8: differences −4, −5 → interval −4.5 ± 12.7·0.707/1.414
-    assert coco.effect == pytest.approx(-4.5) and coco.verdict == NOT_RESOLVED
+    # 7 − 9 = −2; never reached on seed 1: counted as epoch 10, 7 − 10 = −3
+    assert coco.effect == pytest.approx(-2.5) and coco.verdict == NOT_RESOLVED
+    assert "never reached it on seed(s) 1" in coco.why
+    early = claims["DSLA is ahead early in training (CrowdHuman)"]
+    # epochs 1–4 (before the lr drop): (.40 + .50 + .46 + .27) / 4 = .4075 → 40.75 AP on every seed
+    assert early.effect == pytest.approx(40.75) and early.verdict == SUPPORTED and "epochs 1–4" in early.measure
+    flat = claims["DSLA's curve flattens earlier (CrowdHuman)"]
+    assert flat.verdict == NOT_RESOLVED and flat.n == 0 and "baseline still moving" in flat.why
+
+
+def test_flatten_epoch_needs_three_epochs_near_the_final_ap():
+    assert flatten_epoch(curve(0.1, 0.5, 0.595, 0.60, 0.605, 0.60)) == 3  # .595.. all within .01 of .60
+    assert flatten_epoch(curve(0.1, 0.5, 0.58, 0.59, 0.60)) is None  # only .59, .60 within .01
+    assert flatten_epoch([]) is None
+
+
+def test_accuracy_claims_wait_for_both_runs_to_plateau():
+    tables, figure = fake_results()
+    t4 = tables["table4"]["rows"]
+    t4["baseline"]["curves"] = {seed: RISING for seed in t4["baseline"]["curves"]}
+    claims = {c.claim: c for c in decide_claims(tables, figure)}
+    raise_ap = claims["DSLA raises AP over the baseline"]
+    # the interval alone says supported; the precondition does not hold: not resolved, effect kept
+    assert raise_ap.verdict == NOT_RESOLVED and raise_ap.effect == pytest.approx(1.0)
+    assert "baseline still rising (last 3 epochs 10.0–10.0 AP apart" in raise_ap.why
+    assert "would say supported" in raise_ap.why and "AP after 5 epochs" in raise_ap.measure
+    # a claim that does not involve the baseline is unaffected
+    assert claims["Feature Shuffle helps (on top of DSLA)"].verdict == SUPPORTED
+    # a run validated once has an unknown plateau: not resolved
+    t4["dsla"]["curves"] = {}
+    claims = {c.claim: c for c in decide_claims(tables, figure)}
+    assert "dsla plateau unknown (validated once" in claims["Feature Shuffle helps (on top of DSLA)"].why
+    assert claims["Feature Shuffle helps (on top of DSLA)"].verdict == NOT_RESOLVED
+
+
+def test_grid_points_take_their_plateau_from_the_dsla_fs_claim_runs():
+    tables, figure = fake_results()
+    assert "all compared runs plateaued" in by_claim()["T^max = 0.6 / T^min = 0.4 is best"].why
+    tables["table4"]["rows"]["dsla_fs"]["curves"] = {seed: RISING for seed in "012"}
+    t_claim = {c.claim: c for c in decide_claims(tables, figure)}["T^max = 0.6 / T^min = 0.4 is best"]
+    assert t_claim.verdict == NOT_RESOLVED  # the interval alone: contradicted
+    assert "as the DSLA + FS claim runs (same model and schedule)" in t_claim.why
 
 
 def test_cost_claim_counts_without_noise():
@@ -174,7 +224,7 @@ def test_cost_claim_counts_without_noise():
 
 def test_missing_results_are_not_resolved_and_say_so():
     claims = decide_claims({}, None)
-    assert len(claims) == 11 and all(c.verdict == NOT_RESOLVED for c in claims)
+    assert len(claims) == 13 and all(c.verdict == NOT_RESOLVED for c in claims)
     assert all(c.effect is None or c.n == 0 for c in claims)
 
 

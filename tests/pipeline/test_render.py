@@ -1,4 +1,4 @@
-"""Tables rendered beside the paper's numbers; Figure 4's convergence epoch."""
+"""Tables rendered beside the paper's numbers; Figure 4's convergence marks."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,8 @@ import math
 import pandas as pd
 
 from experiments import tables as defs
-from pipeline.report.plots import convergence_epoch, plot_figure4
+from pipeline.report.claims import first_epoch_reaching
+from pipeline.report.plots import plot_figure4
 from pipeline.report.render import NOT_RUN, QUOTED, table_frame, write_table
 from pipeline.stages.table import aggregate_rows, caption
 
@@ -47,14 +48,14 @@ def test_table7_says_its_paper_columns_are_inferred():
     assert frame.at["t_min=0.4/t_max=0.6", "AP (paper)"] == 91.7 and len(frame) == 16
 
 
-def test_convergence_epoch_is_the_first_within_95_percent_of_the_final_ap():
-    assert convergence_epoch([(1, 0.1), (2, 0.5), (3, 0.58), (4, 0.55), (5, 0.6)]) == 3
-    assert convergence_epoch([(1, 0.6)]) == 1 and convergence_epoch([]) is None
+def test_first_epoch_reaching_a_target_ap():
+    assert first_epoch_reaching([(1, 0.1), (2, 0.5), (3, 0.58), (4, 0.55), (5, 0.6)], 0.55) == 3
+    assert first_epoch_reaching([(1, 0.6)], 0.7) is None and first_epoch_reaching([], 0.1) is None
 
 
 def test_figure4_png_is_written(tmp_path):
     path = plot_figure4({"crowdhuman": {"baseline": [(1, 0.1), (2, 0.3)], "dsla_fs": [(1, 0.2), (2, 0.35)]}},
-                        tmp_path / "f.png", "Figure 4")
+                        tmp_path / "f.png", "Figure 4", lr_drop=1)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -87,3 +88,15 @@ def test_markdown_escapes_pipes_in_cells():
     from pipeline.report.render import markdown
     text = markdown(pd.DataFrame({"a": ["x|y"], "b": ["1.50"]}))
     assert text.splitlines()[2].count("|") == 4 and "x\\|y" in text
+
+
+def test_first_lr_drop_is_the_first_milestone_of_the_schedule(tmp_path):
+    from pipeline.stages.figure import first_lr_drop
+
+    config = tmp_path / "config.py"
+    config.write_text("param_scheduler = [dict(type='LinearLR', by_epoch=False, begin=0, end=50),\n"
+                      "                   dict(type='MultiStepLR', by_epoch=True, milestones=[11, 8], gamma=0.1)]\n")
+    flat = tmp_path / "flat.py"
+    flat.write_text("param_scheduler = dict(type='ConstantLR', factor=1.0)\n")
+    assert first_lr_drop({"a@seed0": {"config": str(config)}}) == 8
+    assert first_lr_drop({"a@seed0": {"config": str(flat)}}) is None
