@@ -48,6 +48,13 @@ RULE = ("Verdict rule: the two-sided 95 % Student-t interval of the effect (per-
         "excludes 0 in the paper's direction → supported; excludes 0 in the other direction → "
         "contradicted; contains 0 or rests on fewer than 2 seeds → not resolved. Counted costs "
         "(params, FLOPs) have no noise: within 0.5 % → supported, else contradicted.")
+REPRODUCIBILITY = (
+    "How far a number holds: a training repeated on the same machine is bit-identical, but another CPU "
+    "takes another floating-point path, and one seed's AP moved there by as much as the seed-to-seed "
+    "spread (measured: seed 0 of Table 4's baseline and DSLA + FS, 2.3 AP each, on an AMD family-26 CPU "
+    "against the machine of the README's numbers). So each number holds for the machine that produced it "
+    "(named at the top of this report); the intervals cover the seed-to-seed spread, and n says how many "
+    "seeds each rests on.")
 COST_TOLERANCE = 0.005
 PLATEAU_SPREAD = 1.0  # AP points: a curve whose last three epochs lie within this has plateaued
 PLATEAU_WINDOW = 3  # validated epochs the plateau rule reads
@@ -443,7 +450,11 @@ def claims_markdown(claims: list[Claim], profile: str, figure: dict | None = Non
              "|---|---|---|---|---|---|"]
     for c in claims:
         lines.append(f"| {c.claim} | {c.paper} | {c.measure} | {c.ours()} | **{c.verdict}** | {c.why} |")
-    lines += ["", RULE]
+    lines += ["", RULE, "", REPRODUCIBILITY]
+    counts = sorted({c.n for c in claims if c.effect is not None})
+    if counts:
+        lines[-1] += (f" Here the effects rest on {', '.join(str(n) for n in counts)} seed pair(s) "
+                      "(column n): one seed is a hint, not a finding.")
     note = plateau_note(figure)
     if note:
         lines += ["", note]

@@ -44,6 +44,22 @@ def convergence_frame(figure: dict):
         for key in sorted(set(paper_epochs) | set(ours))])
 
 
+def machine() -> str:
+    """This machine's CPU model and core count (the numbers are bit-reproducible on it, not across CPUs)."""
+    import os
+    import platform
+
+    model = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ({os.cpu_count()} cores)"
+
+
 def write_report(profile: str, tables: dict[str, dict | None], figure: dict | None, out_dir: Path, *,
                  tracking_uri: str, commit: str, qualitative: dict | None = None,
                  stale: list[str] = ()) -> list[Path]:
@@ -94,6 +110,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     index.write_text(string.Template(TEMPLATE.read_text()).substitute(
         claims=claims_markdown(claims, profile, figure),
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
+        machine=machine(),
         tracking_uri=redact(tracking_uri), tables="\n\n".join(sections), figure_png=figure_png,
         figure_caption=figure_caption, convergence=convergence, extras=extras,
         missing="\n\n".join(filter(None, [
