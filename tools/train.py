@@ -42,9 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace):
-    from mmengine.config import Config
+    from experiments import compose
 
-    cfg = Config.fromfile(args.config)
+    cfg = compose.load(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -4,13 +4,13 @@ from pathlib import Path
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import dsla  # noqa: F401
 from dsla.analysis.complexity import model_complexity
 from dsla.analysis.deploy import deploy_model, deploy_model_config
+from experiments import compose
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
 PROFILES = ('smoke', 'tiny', 'paper')
@@ -19,7 +19,7 @@ VARIANTS = ('baseline', 'fs', 'dsla', 'dsla_fs')
 
 
 def load(profile, variant, dataset):
-    return Config.fromfile(str(CONFIGS / profile / f'{variant}_{dataset}.py'))
+    return compose.compose(profile, variant, dataset)
 
 
 def build(cfg):
