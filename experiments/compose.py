@@ -197,3 +197,29 @@ def apply_overrides(cfg, overrides: Mapping[str, Any]) -> None:
     tree = _nested(overrides)
     _mark_type_changes(tree, cfg)
     cfg.merge_from_dict(tree, allow_list_keys=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m experiments.compose tiny/dsla_crowdhuman [--out FILE]`: a composed config as one
+    plain mmengine file (for tools that read a file, e.g. `python -m dsla.analysis.complexity FILE`)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m experiments.compose", description=main.__doc__)
+    parser.add_argument("config", help="<profile>/<variant>_<dataset>, e.g. paper/dsla_fs_crowdhuman")
+    parser.add_argument("--out", help="write it here (default: print it)")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load(args.config, import_custom_modules=False)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"python -m experiments.compose: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        cfg.dump(args.out)
+    else:
+        print(cfg.pretty_text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
