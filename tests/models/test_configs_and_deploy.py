@@ -85,6 +85,20 @@ def test_eq2_matching_is_a_named_option_for_the_o2o_subnet():
     assert type(head.assigner).__name__ == 'OneToOneAssigner'
 
 
+def test_the_prior_rows_dotted_override_builds():
+    """`assigner.type=OneToOneAssigner` as a row override drops MinCostAssigner's arguments
+    (experiments/compose.py's type rule): merged key by key, the head would not build."""
+    cfg = load('smoke', 'baseline', 'crowdhuman')
+    compose.apply_overrides(cfg, {'model.bbox_head.assigner.type': 'OneToOneAssigner'})
+    init_default_scope('mmdet')
+    head = MODELS.build(cfg.model.bbox_head)
+    assert type(head.assigner).__name__ == 'OneToOneAssigner'
+    merged = load('smoke', 'baseline', 'crowdhuman')
+    merged.merge_from_dict({'model.bbox_head.assigner.type': 'OneToOneAssigner'})  # mmengine alone
+    with pytest.raises(TypeError, match='class_weight'):
+        MODELS.build(merged.model.bbox_head)
+
+
 def test_paper_profile_settings():
     crowd, coco = load('paper', 'dsla_fs', 'crowdhuman'), load('paper', 'dsla_fs', 'coco')
     model = crowd.model
