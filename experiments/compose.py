@@ -101,6 +101,69 @@ def compose(profile: str, variant: str, dataset: str, *, import_custom_modules: 
     return cfg
 
 
+# --- the same configs as plain dicts, without mmengine -------------------------------------------
+# `pipeline run --dry-run` and `status` must not import mmengine (torch & co: seconds per command,
+# tests/pipeline/test_cli_startup.py), yet check a row's overrides against its config before
+# anything trains. The project's layer files are plain Python (dicts, lists, `_base_`, `_delete_`,
+# `{{$ENV:default}}`), so this reads them as mmengine does; tests/pipeline/test_compose.py holds both
+# readers to the same resolved dict for every training.
+_ENV = re.compile(r"\{\{\s*\$(\w+)\s*:?\s*(.*?)\s*\}\}")
+
+
+def _merge(new: dict, old: dict) -> dict:
+    """mmengine's merge of `new` into `old`: dicts key by key, `_delete_=True` replaces."""
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not value.get("_delete_"):
+            merged[key] = _merge(value, merged[key])
+        else:
+            merged[key] = _strip_delete(value)
+    return merged
+
+
+def _strip_delete(value):
+    if isinstance(value, dict):
+        return {k: _strip_delete(v) for k, v in value.items() if k != "_delete_"}
+    return value
+
+
+def plain_file(path: Path) -> dict:
+    """A config file (and its `_base_` files) as a plain dict, read without mmengine."""
+    import os
+
+    text = _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2)), path.read_text())
+    if any("{{" in line for line in text.splitlines() if not line.lstrip().startswith("#")):
+        raise ValueError(f"{path}: uses {{{{_base_.…}}}} references, which only mmengine reads")
+    namespace: dict = {}
+    exec(compile(text, str(path), "exec"), namespace)  # noqa: S102  (the project's own config files)
+    bases = namespace.get("_base_", [])
+    merged: dict = {}
+    for base in [bases] if isinstance(bases, str) else bases:
+        merged.update(plain_file((path.parent / base).resolve()))  # bases hold disjoint keys (mmengine's rule)
+    own = {k: v for k, v in namespace.items() if not k.startswith("_") and not callable(v)
+           and type(v).__name__ != "module"}
+    return _merge(own, merged)
+
+
+def plain(profile: str, variant: str, dataset: str) -> dict:
+    """`compose(profile, variant, dataset).to_dict()`, without mmengine (see above)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {sorted(VARIANTS)}")
+    if not (PROFILE_DIR / f"{profile}.py").is_file():
+        raise ValueError(f"unknown profile {profile!r}; expected one of {profiles()}")
+    cfg = plain_file(PROFILE_DIR / f"{profile}.py")
+    cfg.pop(DATASET_LAYERS_KEY)
+    cfg = _merge(plain_file(_dataset_file(profile, dataset)), cfg)
+    parts = VARIANTS[variant]
+    if "fs" in parts:
+        cfg["model"] = {**cfg["model"], "neck": [cfg["model"]["neck"], copy.deepcopy(cfg["feature_shuffle"])]}
+    if "dsla" in parts:
+        part = plain_file(DSLA_PART)
+        cfg = _merge(part, cfg)
+        cfg = _merge({"model": {"bbox_head": copy.deepcopy(part["dsla_head"])}}, cfg)
+    return cfg
+
+
 def load(config: str | Path, *, import_custom_modules: bool = True):
     """A composed config by name (`tiny/dsla_crowdhuman`), or any config file by path."""
     parsed = parse(str(config))

@@ -364,6 +364,16 @@ def parse_row(text: str, table: Table) -> Row:
 
 
 def _parse_value(text: str):
-    """A value as mmengine's `--cfg-options` reads it (numbers, True/False/None, lists `a,b` or `[a,b]`)."""
-    from mmengine.config import DictAction
-    return DictAction._parse_iterable(text)
+    """A value as mmengine's `--cfg-options` reads it (numbers, True/False/None, lists `a,b` or `[a,b]`);
+    a scalar without importing mmengine (`--dry-run` stays light)."""
+    if any(ch in text for ch in ",[]()"):
+        from mmengine.config import DictAction
+        return DictAction._parse_iterable(text)
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return None if text == "None" else text

@@ -71,9 +71,10 @@ def composed_digest(config: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _base_config(config: str):
-    """A composed config as row overrides are checked against (read-only; without importing dsla)."""
-    return compose.load(config, import_custom_modules=False)
+def _base_config(config: str) -> dict:
+    """A composed config as row overrides are checked against: a plain dict, read without mmengine
+    (`--dry-run` and `status` import no heavy library)."""
+    return compose.plain(*compose.parse(config))
 
 
 class Pipeline:

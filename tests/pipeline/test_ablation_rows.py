@@ -157,6 +157,8 @@ def test_parse_row():
     assert defs.parse_row("k=dsla_fs:K=8:t_min=0.3", table4).source == defs.Train("crowdhuman", "dsla_fs", K=8, t_min=0.3)
     assert defs.parse_row("s=fs:model.neck.0.out_channels=32", table4).source.cfg_options() == {
         "model.neck.0.out_channels": 32}
+    assert defs.parse_row("l=baseline:a.b=false:a.c=None:a.d=x:a.e=1e-3:a.f=[1,2]", table4).source.cfg_options() == {
+        "a.b": False, "a.c": None, "a.d": "x", "a.e": 0.001, "a.f": [1, 2]}  # as mmengine's --cfg-options
     for bad in ("nobase", "x=", "x=nosuchvariant:a.b=1", "x=dsla:K=0"):
         with pytest.raises(ValueError, match="--row"):
             defs.parse_row(bad, table4)
