@@ -38,9 +38,14 @@ def dumps(old_files: bool) -> dict:
     from mmengine.config import Config
     sys.path.insert(0, str(ROOT))
     out = {}
-    for name in NAMES + (list(EXTRA) if old_files else []):
+    for name in NAMES + list(EXTRA):
         if old_files:
             cfg = Config.fromfile(str(ROOT / "experiments" / "configs" / f"{name}.py"), import_custom_modules=False)
+        elif name in EXTRA:  # now Table 4's row `prior`: the tiny baseline with the row's overrides
+            from experiments import compose, tables
+            [prior] = [r for r in tables.package_rows()["table4"] if r.id == "prior"]
+            cfg = compose.load("tiny/baseline_crowdhuman", import_custom_modules=False)
+            compose.apply_overrides(cfg, prior.source.cfg_options())
         else:
             from experiments import compose
             cfg = compose.load(name, import_custom_modules=False)
