@@ -72,3 +72,14 @@ def test_names_and_files():
     assert [p.name for p in compose.files("paper/dsla_coco")] == ["paper.py", "coco.py", "dsla.py"]
     with pytest.raises(ValueError, match="profile 'tiny' has no dataset 'kitti'"):
         compose.compose("tiny", "baseline", "kitti")
+
+
+def test_a_composed_config_dumps_to_one_file_that_loads_the_same(tmp_path, capsys):
+    from mmengine.config import Config
+
+    out = tmp_path / "dsla_fs.py"
+    assert compose.main(["paper/dsla_fs_crowdhuman", "--out", str(out)]) == 0
+    assert dump.plain(Config.fromfile(str(out), import_custom_modules=False).to_dict()) == \
+        FIXTURE["paper/dsla_fs_crowdhuman"]
+    assert compose.main(["paper/dsla_fs_kitti"]) == 2
+    assert "has no dataset 'kitti'" in capsys.readouterr().err
