@@ -1,7 +1,7 @@
 """The models and inputs the benchmarks time: configs by profile, matched baseline/DSLA pairs,
 and synthetic crowd batches in the layout mmdet's ``data_preprocessor`` takes.
 
-Models come from the project's configs (``experiments/configs/<profile>/<variant>_crowdhuman.py``),
+Models come from the project's configs (``<profile>/<variant>_crowdhuman`` (experiments/compose.py)),
 randomly initialised (the paper profile's ImageNet checkpoint is switched off). A "pair" is the
 baseline and the DSLA model with the same weights on every shared layer, so the only difference
 between their steps is the SLA subnet.
@@ -13,15 +13,15 @@ from typing import NamedTuple
 import torch
 from mmengine.config import Config
 
-from .common import REPO_ROOT
-
 DATASET = "crowdhuman"
 PEDESTRIAN_ASPECT = 0.41  # CrowdHuman full-body boxes: width ≈ 0.41 × height
 
 
 def load_config(profile: str, variant: str) -> Config:
-    """``experiments/configs/<profile>/<variant>_crowdhuman.py``, backbone from scratch."""
-    cfg = Config.fromfile(str(REPO_ROOT / "experiments" / "configs" / profile / f"{variant}_{DATASET}.py"))
+    """The composed config ``<profile>/<variant>_crowdhuman`` (experiments/compose.py), backbone from scratch."""
+    from experiments import compose
+
+    cfg = compose.compose(profile, variant, DATASET)
     cfg.model.backbone.init_cfg = None
     if "checkpoint" in cfg.model.backbone:  # smoke/tiny: MobileNetV2Features loads ImageNet weights itself
         cfg.model.backbone.checkpoint = None

@@ -20,9 +20,11 @@ train + evaluate stages, so they share this cache).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, make_dataclass
+from functools import lru_cache
 
-from . import knobs
+from . import compose, knobs
 
 # variant -> (Feature Shuffle, SLA branch), as Table 4's FS / DSLA columns.
 VARIANTS = {"baseline": (False, False), "fs": (True, False), "dsla": (False, True), "dsla_fs": (True, True)}
@@ -37,6 +39,16 @@ def branches(variant: str) -> dict[str, bool]:
 
 
 def _check_train(self) -> None:
+    cfg = self.cfg
+    if isinstance(cfg, dict):  # given as {dotted key: value}: kept as sorted (key, canonical JSON) pairs
+        for key in cfg:
+            if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
+                raise ValueError(f"cfg override key {key!r}: expected a dotted config key, e.g. model.bbox_head.assigner")
+        cfg = tuple(sorted((key, compose.canonical(value, f"cfg override {key}"))
+                           for key, value in compose.flatten(cfg).items()))
+        object.__setattr__(self, "cfg", cfg)
+    elif not isinstance(cfg, tuple):
+        raise ValueError(f"cfg={cfg!r}: expected a dict of config overrides {{dotted key: value}}")
     if self.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASETS}")
     if self.variant not in VARIANTS:
@@ -49,6 +61,11 @@ def _given_knobs(self) -> dict:
     return {name: getattr(self, name) for name in knobs.NAMES if getattr(self, name) is not None}
 
 
+def _cfg_options(self) -> dict:
+    """The run's config overrides (mmengine `--cfg-options`, see experiments/compose.py): {dotted key: value}."""
+    return {key: json.loads(value) for key, value in self.cfg}
+
+
 def _overrides(self) -> dict:
     """The method knobs this run sets: the paper's defaults for the variant's branches plus any given.
 
@@ -57,13 +74,17 @@ def _overrides(self) -> dict:
     return {**knobs.paper_defaults(branches(self.variant)), **self.knobs()}
 
 
-# One training configuration, trained then evaluated: `Train(dataset, variant, K=..., t_max=..., ...)`
-# with one optional field per knob of `experiments.knobs.KNOBS` (`None` = the config's value).
+# One training configuration, trained then evaluated: `Train(dataset, variant, K=..., t_max=..., ...,
+# cfg={dotted key: value})` with one optional field per knob of `experiments.knobs.KNOBS` (`None` =
+# the config's value) and any other config overrides in `cfg` (mmengine `--cfg-options` syntax;
+# see experiments/compose.py for how a dict value and a new `type` behave).
 Train = make_dataclass(
     "Train", [("dataset", str), ("variant", str)]
-    + [(k.name, f"{k.kind.__name__} | None", field(default=None)) for k in knobs.KNOBS],
+    + [(k.name, f"{k.kind.__name__} | None", field(default=None)) for k in knobs.KNOBS]
+    + [("cfg", "tuple", field(default=()))],
     frozen=True,
     namespace={"__post_init__": _check_train, "knobs": _given_knobs, "overrides": _overrides,
+               "cfg_options": _cfg_options,
                "__doc__": "One training configuration, trained then evaluated (`None` = the config's value)."})
 Train.__module__ = __name__  # pickled by reference (worker processes), like a class statement's
 
@@ -86,8 +107,23 @@ class Complexity:
 
 @dataclass(frozen=True)
 class Row:
-    id: str  # the paper row it stands beside (`id` in reports/paper/<table>.csv)
+    """A table row. The paper's rows are declared in `tables`; a row of ours (an ablation) is
+    declared the same way in a rows file (`experiments/ablations.py`, a user's `--tables FILE`) or
+    with `pipeline run --row`, and then also carries the fields after `source`."""
+
+    id: str  # the paper row it stands beside (`id` in reports/paper/<table>.csv), or a new id of ours
     source: Train | Density | Complexity
+    reference: str | None = None  # a row of ours: the row it is claimed to beat (default "baseline")
+    label: str = ""  # a row of ours: its name in the table's label column and in its claims
+    claim: str = ""  # "<label> beats <reference>" in words (default from the label and reference)
+    challengers: tuple[tuple[str, str], ...] = ()  # (row id, claim in words): rows claimed to beat this one
+    added: bool = False  # a row of ours (set when a rows file or --row adds it): source = ours
+
+    def name(self) -> str:
+        return self.label or self.id
+
+    def reference_row(self) -> str:
+        return self.reference or BASELINE_ROW
 
 
 @dataclass(frozen=True)
@@ -127,14 +163,23 @@ GRIDS = {
     "smoke": Grids(K=(6, 4), T=((0.4, 0.6), (0.2, 0.6)), table8_variants=("baseline", "dsla_fs")),
 }
 
+BASELINE_ROW = "baseline"
 METRICS_CROWD = ("AP", "MR2", "JI", "Recall")
 METRICS_COCO = ("AP", "AP50", "AP75")
 
 
-def tables(profile: str) -> dict[str, Table]:
-    """Tables 1–8 for `profile` (grids differ by profile, see the module docstring)."""
+def tables(profile: str, added: dict[str, tuple[Row, ...]] | None = None) -> dict[str, Table]:
+    """Tables 1–8 for `profile` (grids differ by profile, see the module docstring), with the rows of
+    ours in `added` ({table: rows}; None: the project's own, `experiments/ablations.py`)."""
     if profile not in GRIDS:
         raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
+    paper = _paper_tables(profile)
+    for table, rows in (package_rows() if added is None else added).items():
+        paper[table] = with_rows(paper, table, rows)
+    return paper
+
+
+def _paper_tables(profile: str) -> dict[str, Table]:
     grids = GRIDS[profile]
     crowd = {variant: Train("crowdhuman", variant) for variant in VARIANTS}
     quoted = "Rows without our numbers are quoted from the paper; we do not train those detectors."
@@ -189,7 +234,7 @@ CLAIM_SEEDS = {"smoke": 1, "tiny": 3, "paper": 1}
 
 
 def _identity(run: Train) -> tuple:
-    return run.dataset, run.variant, tuple(sorted(run.overrides().items()))
+    return run.dataset, run.variant, tuple(sorted(run.overrides().items())), run.cfg
 
 
 def curve_run(run: Train) -> bool:
@@ -208,3 +253,130 @@ def claim_run(run: Train) -> bool:
     claims = {_identity(Train("crowdhuman", variant)) for variant in VARIANTS}
     claims |= {_identity(r) for _, runs in FIGURE4.panels for r in runs}
     return _identity(run) in claims
+
+
+# --- rows of ours: ablations declared as data ----------------------------------------------------
+# A rows file (`experiments/ablations.py`, or a user's own given to `pipeline run --tables FILE`) is
+# a Python file defining `ROWS = {"table4": [Row(...), ...]}`; `pipeline run --row` adds one row
+# from the command line (`parse_row`). Such a row trains with the claim seeds, shows its Δ to the
+# baseline, gets the claim "row beats its reference" (and one per challenger), and is `ours` in the
+# table's `source` column. See docs/ablations.md.
+PACKAGE_ROWS = __file__.rsplit("/", 1)[0] + "/ablations.py"
+
+
+def with_rows(tables_: dict[str, Table], table: str, rows, where: str = "") -> Table:
+    """`tables_[table]` with `rows` appended (marked `added`), checked: one line naming the problem."""
+    prefix = f"{where}: " if where else ""
+    if table not in tables_:
+        raise ValueError(f"{prefix}rows for unknown table {table!r}; expected one of {', '.join(tables_)}")
+    spec = tables_[table]
+    ids = [row.id for row in spec.rows]
+    added = []
+    for row in rows:
+        if not isinstance(row, Row) or not isinstance(row.source, Train):
+            raise ValueError(f"{prefix}{table}: {row!r} is not a Row(id, Train(...))")
+        if row.id in ids:
+            raise ValueError(f"{prefix}{table} row {row.id!r}: the table already has a row {row.id!r}")
+        if row.source.dataset != spec.dataset:
+            raise ValueError(f"{prefix}{table} row {row.id!r}: trains on {row.source.dataset!r}, "
+                             f"the table's rows on {spec.dataset!r}")
+        ids.append(row.id)
+        added.append(row if row.added else Row(**{**row.__dict__, "added": True}))
+    trained = {r.id for r in spec.rows if isinstance(r.source, Train)} | {r.id for r in added}
+    for row in added:
+        for other in (row.reference_row(), *(c for c, _ in row.challengers)):
+            if other not in trained:
+                raise ValueError(f"{prefix}{table} row {row.id!r}: names row {other!r}, which is not a trained row "
+                                 f"of {table} ({', '.join(sorted(trained))})")
+    return Table(**{**spec.__dict__, "rows": spec.rows + tuple(added)})
+
+
+def added_rows(table: Table) -> tuple[Row, ...]:
+    return tuple(row for row in table.rows if row.added)
+
+
+def declaration(row: Row) -> dict:
+    """A row of ours as plain data (a table stage's parameter, so adding or changing it changes the key)."""
+    run = row.source
+    return {"id": row.id, "dataset": run.dataset, "variant": run.variant, "knobs": run.knobs(),
+            "cfg": run.cfg_options(), "reference": row.reference_row(), "label": row.name(),
+            "claim": row.claim, "challengers": [list(c) for c in row.challengers]}
+
+
+def from_declaration(data: dict) -> Row:
+    run = Train(data["dataset"], data["variant"], **data.get("knobs", {}), cfg=data.get("cfg", {}))
+    return Row(data["id"], run, reference=data.get("reference"), label=data.get("label", ""),
+               claim=data.get("claim", ""), challengers=tuple(tuple(c) for c in data.get("challengers", ())),
+               added=True)
+
+
+def load_rows(path: str) -> dict[str, tuple[Row, ...]]:
+    """`ROWS` of a rows file: {table: rows}. Any problem is a ValueError of one line naming the file."""
+    import importlib.util
+    import traceback
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--tables {path}: no such file")
+    file = file.resolve()
+    spec = importlib.util.spec_from_file_location(f"dsla_rows_{abs(hash(str(file)))}", file)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # a user's file: say where it failed, in one line
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == file]
+        line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else (frames[-1].lineno if frames else None)
+        where = f"{path}, line {line}" if line else str(path)
+        raise ValueError(f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    rows = getattr(module, "ROWS", None)
+    if not isinstance(rows, dict):
+        raise ValueError(f"{path}: defines no ROWS = {{table name: [Row(...), ...]}}")
+    return {str(table): tuple(table_rows) for table, table_rows in rows.items()}
+
+
+@lru_cache(maxsize=1)
+def package_rows() -> dict[str, tuple[Row, ...]]:
+    """The project's own rows of ours (experiments/ablations.py), loaded like a user's file."""
+    return load_rows(PACKAGE_ROWS)
+
+
+def parse_row(text: str, table: Table) -> Row:
+    """`NAME=BASE[:KEY=VALUE]...` (`pipeline run --row`) as a row of `table`: BASE a variant, KEYs
+    dotted config keys (mmengine `--cfg-options`; a KEY that is a method knob, e.g. K=8, sets the knob)."""
+    import re
+
+    head, *options = re.split(r":(?=[A-Za-z_][\w.]*=)", text)
+    name, sep, base = head.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z0-9_.+-]+", name) or not base:
+        raise ValueError(f"--row {text!r}: expected NAME=BASE[:KEY=VALUE]..., e.g. "
+                         "prior=baseline:model.bbox_head.assigner.type=OneToOneAssigner")
+    given, cfg = {}, {}
+    for option in options:
+        key, _, value = option.partition("=")
+        parsed = _parse_value(value)
+        if key in knobs.BY_NAME:
+            given[key] = parsed
+        else:
+            cfg[key] = parsed
+    try:
+        run = Train(table.dataset, base, **given, cfg=cfg)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--row {text!r}: {exc}") from None
+    return Row(name, run, label=name)
+
+
+def _parse_value(text: str):
+    """A value as mmengine's `--cfg-options` reads it (numbers, True/False/None, lists `a,b` or `[a,b]`);
+    a scalar without importing mmengine (`--dry-run` stays light)."""
+    if any(ch in text for ch in ",[]()"):
+        from mmengine.config import DictAction
+        return DictAction._parse_iterable(text)
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return None if text == "None" else text

@@ -14,13 +14,16 @@ with its parameters and gets the cached result when that point has been run befo
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
+from experiments import compose, knobs
 from experiments import tables as defs
 
 from . import REPO_ROOT, profiles
 from .digest import config_digest, data_fingerprint
 from .engine import CodeScope, Node, Stage
+from .engine.fingerprint import fingerprint
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
 
 # What enters the stage keys as code (see pipeline/README.md, "Keys and caching"): the sources a
@@ -54,15 +57,31 @@ def key_path(path: str | Path) -> str:
         return absolute.as_posix()
 
 
-def config_path(profile: str, variant: str, dataset: str) -> Path:
-    return REPO_ROOT / "experiments" / "configs" / profile / f"{variant}_{dataset}.py"
+def config_name(profile: str, variant: str, dataset: str) -> str:
+    """The composed config of a variant (`tiny/dsla_crowdhuman`, see experiments/compose.py)."""
+    return compose.name(profile, variant, dataset)
+
+
+def composed_digest(config: str) -> str:
+    """`config_digest` of a config name or file: for a composed name, of all its layers' files."""
+    parsed = compose.parse(config)
+    if parsed is None or Path(config).is_file():
+        return config_digest(config)
+    return fingerprint({"layers": [config_digest(str(path)) for path in compose.files(config)]}, length=12)
+
+
+@lru_cache(maxsize=32)
+def _base_config(config: str) -> dict:
+    """A composed config as row overrides are checked against: a plain dict, read without mmengine
+    (`--dry-run` and `status` import no heavy library)."""
+    return compose.plain(*compose.parse(config))
 
 
 class Pipeline:
     """Builds the nodes of one profile: `target(name)` for `pipeline run <name>`."""
 
     def __init__(self, profile: str = "tiny", *, data_root: str | Path | None = None, seeds: int | None = None,
-                 data_dir: str | Path = "data", curves: str = "figure"):
+                 data_dir: str | Path = "data", curves: str = "figure", rows: dict | None = None):
         if profile not in defs.PROFILES:
             raise ValueError(f"unknown profile {profile!r}; expected one of {defs.PROFILES}")
         if profile == "paper" and data_root is None:
@@ -81,7 +100,17 @@ class Pipeline:
         self.curves = curves
         self.data_root = key_path(data_root) if data_root else None
         self.data_dir = key_path(data_dir)
-        self.tables = defs.tables(profile)
+        # the paper's tables with the rows of ours: the project's (experiments/ablations.py), then
+        # `rows` ({table: [Row]}: a user's --tables file, --row)
+        added = {name: list(declared) for name, declared in defs.package_rows().items()}
+        for name, declared in (rows or {}).items():
+            added.setdefault(name, []).extend(declared)
+        self.tables = defs.tables(profile, {name: tuple(declared) for name, declared in added.items()})
+        self.added_runs = {row.source for t in self.tables.values() for row in defs.added_rows(t)}
+        for name, spec in self.tables.items():  # before anything trains: an unknown key is an error
+            for row in defs.added_rows(spec):
+                if row.source.cfg:
+                    self.check_row_overrides(row.source, f"{name} row {row.id!r}")
         self.figure = defs.FIGURE4
         self._nodes: dict[tuple, Node] = {}
 
@@ -103,16 +132,36 @@ class Pipeline:
         return self._node(("prepare", dataset), lambda: Node(f"prepare:{dataset}", PREPARE, params))
 
     def train(self, run, seed: int = 0) -> Node:
-        config = config_path(self.profile, run.variant, run.dataset)
+        config = config_name(self.profile, run.variant, run.dataset)
         overrides = run.overrides()
+        options = run.cfg_options()
+        if options:
+            self.check_row_overrides(run)
         tag = "".join(f",{k}={v}" for k, v in sorted(overrides.items()))
+        tag += "".join(f",{k}={v}" for k, v in sorted(options.items()))
+        params = {"profile": self.profile, "dataset": run.dataset, "variant": run.variant, "seed": seed,
+                  "overrides": overrides, "config": config,
+                  # claim runs and added rows validate every epoch: their verdicts check the plateau
+                  "val_every_epoch": self.curves == "all" or defs.curve_run(run) or run in self.added_runs,
+                  "config_digest": composed_digest(config)}
+        if options:  # only then: a run without overrides keeps its key
+            params["cfg_options"] = options
         return self._node(("train", run, seed), lambda: Node(
-            f"train:{run.dataset}/{run.variant}{tag}/seed{seed}", TRAIN,
-            {"profile": self.profile, "dataset": run.dataset, "variant": run.variant, "seed": seed,
-             "overrides": overrides, "config": str(config.relative_to(REPO_ROOT)),
-             "val_every_epoch": self.curves == "all" or defs.curve_run(run),
-             "config_digest": config_digest(str(config))},
+            f"train:{run.dataset}/{run.variant}{tag}/seed{seed}", TRAIN, params,
             inputs={"prepared": self.prepare(run.dataset)}))
+
+    def check_row_overrides(self, run, where: str | None = None) -> None:
+        """Refuse (ValueError, one line) a row override whose key the row's base config lacks, or
+        that sets a method knob's key (a knob is a `Train` field, so equal runs share one key)."""
+        config = config_name(self.profile, run.variant, run.dataset)
+        cfg = _base_config(config)
+        where = f"{where or f'{run.variant} + overrides on {run.dataset}'} ({config})"
+        knob_keys = {k.config_key: k.name for k in knobs.KNOBS}
+        for key in run.cfg_options():
+            if key in knob_keys:
+                raise ValueError(f"{where}: {key} is the method knob {knob_keys[key]}; set it as "
+                                 f"{knob_keys[key]}=... in the Train, not as a config override")
+        compose.check_overrides(cfg, run.cfg_options(), where)
 
     def evaluate(self, run, seed: int = 0) -> Node:
         trained = self.train(run, seed)
@@ -122,11 +171,11 @@ class Pipeline:
             inputs={"trained": trained, "prepared": self.prepare(run.dataset)}))
 
     def complexity(self, spec) -> Node:
-        config = config_path(self.profile, spec.variant, spec.dataset)
+        config = config_name(self.profile, spec.variant, spec.dataset)
         return self._node(("complexity", spec), lambda: Node(
             f"complexity:{spec.dataset}/{spec.variant}/{spec.phase}", COMPLEXITY,
             {"profile": self.profile, "dataset": spec.dataset, "variant": spec.variant, "phase": spec.phase,
-             "config": str(config.relative_to(REPO_ROOT)), "config_digest": config_digest(str(config))}))
+             "config": config, "config_digest": composed_digest(config)}))
 
     def row_inputs(self, row) -> dict[str, Node]:
         """The nodes behind one table row: one per seed for trained rows."""
@@ -138,7 +187,7 @@ class Pipeline:
 
     def seeds_of(self, run) -> int:
         """Seeds a trained row gets: `self.seeds` for the runs behind the main claims, else one."""
-        return self.seeds if defs.claim_run(run) else 1
+        return self.seeds if defs.claim_run(run) or run in self.added_runs else 1
 
     def table(self, name: str) -> Node:
         table = self.tables[name]
@@ -148,6 +197,8 @@ class Pipeline:
         params = {"profile": self.profile, "table": name, "dataset": table.dataset}
         if any(isinstance(row.source, defs.Train) for row in table.rows):
             params["seeds"] = self.seeds  # only tables of trained rows have seeds (Table 1 and 5 do not)
+        if defs.added_rows(table):  # rows of ours: their declarations (a new or changed row, a new key)
+            params["added_rows"] = [defs.declaration(row) for row in defs.added_rows(table)]
         return self._node(("table", name), lambda: Node(f"{name}", TABLE, params, inputs=inputs))
 
     def figure4(self) -> Node:
@@ -243,21 +294,26 @@ def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | No
     needed); without, on the config's own data roots, whose content digest enters the key. The key
     also covers the config and its `_base_` files, the `--cfg-options`, the seed and the code.
     """
-    from mmengine.config import Config
-
-    path = Path(config).resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"config {config} does not exist")
-    cfg = Config.fromfile(str(path))
+    composed = compose.parse(str(config)) if not Path(config).is_file() else None
+    if composed:  # a project config by name: tiny/dsla_crowdhuman (or its old path)
+        name = compose.name(*composed)
+        cfg = compose.load(name)
+        stem, config_param, digest = f"{composed[1]}_{composed[2]}", name, composed_digest(name)
+        in_profiles = composed[0]
+    else:
+        path = Path(config).resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"config {config} does not exist (a project config is named "
+                                    "<profile>/<variant>_<dataset>, e.g. tiny/dsla_crowdhuman)")
+        cfg = compose.load(path)
+        stem, digest, in_profiles = path.stem, config_digest(str(path)), None
+        config_param = str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     dataset = config_dataset(cfg)
-    in_profiles = path.parent.parent == REPO_ROOT / "experiments" / "configs" and path.parent.name in defs.PROFILES
     options = "".join(f" {k}={v}" for k, v in sorted((cfg_options or {}).items()))
-    params = {"profile": profile or (path.parent.name if in_profiles else "custom"), "dataset": dataset,
-              "variant": path.stem, "seed": seed, "overrides": {},
-              "config": str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path),
-              "config_digest": config_digest(str(path))}
+    params = {"profile": profile or in_profiles or "custom", "dataset": dataset,
+              "variant": stem, "seed": seed, "overrides": {}, "config": config_param, "config_digest": digest}
     if cfg_options:
         params["cfg_options"] = dict(sorted(cfg_options.items()))
     inputs = {}
@@ -265,5 +321,5 @@ def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | No
         inputs["prepared"] = Pipeline(profile, data_root=data_root).prepare(dataset)
     else:
         params["data"] = config_data(cfg, str(config))
-    return Node(f"train:{path.stem}{options}/seed{seed}", TRAIN, params, inputs=inputs)
+    return Node(f"train:{stem}{options}/seed{seed}", TRAIN, params, inputs=inputs)
 

@@ -2,7 +2,7 @@
 
 `smoke` and `tiny` train on the embedded synthetic presets (crowd for "crowdhuman", sparse for
 "coco"); `paper` reads the real datasets from `--data-root` (layout below). The model side of a
-profile lives in its configs, `experiments/configs/<profile>/<variant>_<dataset>.py`.
+profile lives in its config layer, `experiments/configs/_base_/profiles/<profile>.py` (composed by `experiments/compose.py`).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Train one mmdet config the way MMDetection users do: `python tools/train.py CONFIG [options]`.
 
     pipeline data synth                                              # data/synth_crowd/
-    python tools/train.py experiments/configs/smoke/dsla_crowdhuman.py
-    python tools/train.py experiments/configs/tiny/dsla_crowdhuman.py \
+    python tools/train.py smoke/dsla_crowdhuman           # a project config by name (experiments/compose.py)
+    python tools/train.py tiny/dsla_crowdhuman \
         --cfg-options model.bbox_head.num_soft_anchors=8 train_cfg.max_epochs=4
 
 The options are those of mmdet's own `tools/train.py` (the pip wheel does not ship it), with the
@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="mmdet config file")
+    parser.add_argument("config", help="mmdet config file, or a project config by name: <profile>/<variant>_<dataset>")
     parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
     parser.add_argument("--resume", nargs="?", const="auto",
                         help="resume from CHECKPOINT, or without a value from the work dir's latest one")
@@ -42,9 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace):
-    from mmengine.config import Config
+    from experiments import compose
 
-    cfg = Config.fromfile(args.config)
+    cfg = compose.load(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

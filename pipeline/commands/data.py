@@ -30,7 +30,7 @@ def _reporting_errors(func):
 def default_out(preset: str) -> str:
     """Where `synth` writes by default: the `data_root` of the preset's mmdet config
     (experiments/configs/_base_/datasets/synth_<preset>.py), relative to the working directory, so
-    `tools/train.py experiments/configs/<profile>/<variant>_<dataset>.py` finds the data after one
+    `tools/train.py <profile>/<variant>_<dataset>` finds the data after one
     `pipeline data synth` run from the repository root."""
     return f"data/synth_{preset}"
 

@@ -34,6 +34,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "train one); tables show mean ± std (default: 3 on tiny, 1 on smoke and paper)")
     parser.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
     parser.add_argument("--report-dir", help="where the report goes (default: reports/out/<profile>)")
+    parser.add_argument("--tables", action="append", default=[], metavar="FILE",
+                        help="a rows file of your own (ROWS = {'table4': [Row(...)]}, see docs/ablations.md): its "
+                             "rows join the tables; repeatable")
+    parser.add_argument("--row", action="append", default=[], metavar="NAME=BASE[:KEY=VALUE]...",
+                        help="one row of your own: base variant plus config overrides (mmengine --cfg-options keys), "
+                             "e.g. prior=baseline:model.bbox_head.assigner.type=OneToOneAssigner; joins the target "
+                             "table (table4 for reproduce-tables and figure4); repeatable")
 
 
 def register(subparsers) -> None:
@@ -98,7 +105,24 @@ def _choose_profile(args, command: str) -> str:
 
 def _pipeline(args):
     from ..graph import Pipeline
-    return Pipeline(args.profile, data_root=args.data_root, seeds=args.seeds)
+    return Pipeline(args.profile, data_root=args.data_root, seeds=args.seeds, rows=user_rows(args))
+
+
+def user_rows(args) -> dict:
+    """The rows of `--tables FILE` and `--row SPEC` ({table: [Row]}); a bad one is a ValueError of one line."""
+    from experiments import tables as defs
+
+    rows: dict[str, list] = {}
+    for path in getattr(args, "tables", []):
+        for table, table_rows in defs.load_rows(path).items():
+            rows.setdefault(table, []).extend(table_rows)
+    paper = defs.tables(args.profile, {})
+    target = getattr(args, "target", None)
+    table = target if target in paper and any(isinstance(r.source, defs.Train) for r in paper[target].rows) \
+        else "table4"
+    for text in getattr(args, "row", []):
+        rows.setdefault(table, []).append(defs.parse_row(text, paper[table]))
+    return rows
 
 
 def _report_dir(args) -> Path:

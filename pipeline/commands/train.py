@@ -1,19 +1,21 @@
 """`pipeline train CONFIG`: any mmdet config trained the pipeline's way (tracked, cached, resumable).
 
     pipeline data synth                                     # data/synth_crowd/, the configs' data root
-    pipeline train experiments/configs/smoke/dsla_crowdhuman.py
-    pipeline train experiments/configs/tiny/dsla_crowdhuman.py \
+    pipeline train smoke/dsla_crowdhuman
+    pipeline train tiny/dsla_crowdhuman \
         --cfg-options model.bbox_head.num_soft_anchors=8 train_cfg.max_epochs=4
     pipeline train my_config.py --profile tiny              # on the data `pipeline run --profile tiny` prepares
 
-CONFIG is a config of the project (`experiments/configs/...`) or your own (one that imports `dsla`,
+CONFIG is a config of the project by name (`<profile>/<variant>_<dataset>`, composed by
+experiments/compose.py; the old path experiments/configs/<profile>/<variant>_<dataset>.py still
+names it) or your own (one that imports `dsla`,
 e.g. with `_base_` pointing at a project config). `--cfg-options` are mmdet's (same syntax as
 `tools/train.py`). The run is one node of the pipeline's `train` stage:
 - its key hashes the config and its `_base_` files, the options, the seed, the code and the data
   (the annotation files of the config's own data roots, or the profile's prepared data), so the
   same command again reuses the result, and a killed run resumes from its last checkpoint;
 - it is an MLflow run (experiment `dsla/<profile>/<dataset>`; the profile is `--profile`, else
-  the config's folder under experiments/configs/, else `custom`) with the knobs as params and the
+  the project config's profile, else `custom`) with the knobs as params and the
   per-epoch curves, like the runs of `pipeline run`.
 """
 from __future__ import annotations
@@ -29,7 +31,8 @@ from .run import STORE_DIR, WORK_DIR
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train one mmdet config, tracked in MLflow, cached and resumable",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", help="an mmdet config file (the project's or your own that imports dsla)")
+    parser.add_argument("config", help="a project config by name (tiny/dsla_crowdhuman) or an mmdet config file of "
+                                       "your own that imports dsla")
     parser.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override config keys as mmdet's tools/train.py does, e.g. model.bbox_head.t_min=0.3 "
                              "train_cfg.max_epochs=4 (a,b or [a,b] for lists)")

@@ -265,8 +265,9 @@ def plan(targets: Iterable[Node], store: ResultStore) -> list[PlanItem]:
 
 
 def _why_new_key(node: Node, last: dict | None) -> str:
-    if last is None:
-        return "missing: never run"
+    old_profile, profile = (last or {}).get("params", {}).get("profile"), node.params.get("profile")
+    if last is None or old_profile != profile:  # the node's name was last run in another profile
+        return "missing: never run" + (f" in profile {profile} (last run in {old_profile})" if last else "")
     if last["key"] == node.key:
         return "missing: its result was deleted"
     reasons = []

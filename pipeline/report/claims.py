@@ -409,7 +409,30 @@ def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[C
                    rows.get("table5", {})),
         gated(paired_claim("DSLA + FS raises AP on COCO", "Table 8: 40.5 vs 38.6 AP (+1.9)",
                            t8, "dsla_fs", "baseline", "AP"), t8, ["dsla_fs", "baseline"]),
-    ]
+    ] + added_row_claims(tables)
+
+
+def added_row_claims(tables: dict[str, dict | None]) -> list[Claim]:
+    """The claims of the rows of ours (ablations, docs/ablations.md): "row beats its reference" and
+    "challenger beats row" for each challenger the declaration names, paired by seed on the
+    table's first metric (AP; higher is better), each gated on the plateau of both runs as the
+    paper's accuracy claims are. The declarations come with the table's result."""
+    claims = []
+    for name, result in tables.items():
+        rows = (result or {}).get("rows", {})
+        for row in (result or {}).get("added_rows", []):
+            where = f"{name.replace('table', 'Table ')}, row `{row['id']}` (ours, beyond the paper)"
+            reference = row["reference"]
+            claims.append(plateau_gate(paired_claim(row.get("claim") or f"{row['label']} beats {reference}", where,
+                                                    rows, row["id"], reference, "AP",
+                                                    label=f"AP({row['id']}) − AP({reference})"),
+                                       rows, [row["id"], reference]))
+            for challenger, text in row.get("challengers", []):
+                claims.append(plateau_gate(paired_claim(text or f"{challenger} beats {row['label']}", where, rows,
+                                                        challenger, row["id"], "AP",
+                                                        label=f"AP({challenger}) − AP({row['id']})"),
+                                           rows, [challenger, row["id"]]))
+    return claims
 
 
 def plateau_spreads(figure: dict | None) -> dict[str, list[float]]:

@@ -16,6 +16,8 @@ from .. import REPO_ROOT
 
 PAPER_DIR = REPO_ROOT / "reports" / "paper"
 QUOTED = "quoted from the paper"
+OURS = "ours"  # a row of ours (an ablation the paper does not have, docs/ablations.md)
+OVERRIDES = "overrides"  # the label column of a row's config overrides, in tables with rows of ours
 NOT_RUN = "not run"
 NOT_IN_GRID = "paper only (not in this profile's grid)"
 
@@ -37,15 +39,20 @@ def table_frame(table, rows: dict[str, dict], grid_ids: set[str] = frozenset()) 
     """
     paper = paper_frame(table.name).set_index("id")
     ours_ids = [row.id for row in table.rows]
+    added = {row.id: row for row in table.rows if getattr(row, "added", False)}
+    labels = tuple(table.labels) + ((OVERRIDES,) if any(r.source.cfg for r in added.values()) else ())
     ids = list(paper.index) + [i for i in ours_ids if i not in paper.index]
     several = any(r.get("n", 1) > 1 for r in rows.values())
     reference = rows.get("baseline") if several else None
     records = []
     for row_id in ids:
         record = {"id": row_id}
-        for label in table.labels:
+        for label in labels:
+            if row_id in added:
+                record[label] = added_label(added[row_id], label)
+                continue
             record[label] = paper.at[row_id, label] if row_id in paper.index and label in paper.columns else \
-                _label_from_id(row_id, label)
+                _label_from_id(row_id, label) if label != OVERRIDES else ""
         ours = rows.get(row_id)
         for metric in table.metrics:
             in_paper = row_id in paper.index and metric in paper.columns
@@ -60,7 +67,8 @@ def table_frame(table, rows: dict[str, dict], grid_ids: set[str] = frozenset()) 
                 mean, std = paired_difference(ours, reference, metric)
                 record[f"Δ{metric} vs baseline (paired)"] = mean
                 record[f"Δ{metric} vs baseline (paired) std"] = std
-        record["source"] = (("paper + ours" if ours else NOT_RUN) if row_id in ours_ids
+        record["source"] = ((OURS if ours else f"{OURS}: {NOT_RUN}") if row_id in added else
+                            ("paper + ours" if ours else NOT_RUN) if row_id in ours_ids
                             else NOT_IN_GRID if row_id in grid_ids else QUOTED)
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -79,6 +87,22 @@ def paired_difference(row: dict | None, reference: dict, metric: str) -> tuple[f
     if len(differences) < 2:
         return mean, math.nan
     return mean, math.sqrt(sum((d - mean) ** 2 for d in differences) / (len(differences) - 1))
+
+
+def added_label(row, label: str) -> str:
+    """A label column of a row of ours: its name, its variant's FS / DSLA flags, a knob it sets, or
+    (`overrides`) its config overrides as `key=value`."""
+    from experiments.tables import branches
+
+    run = row.source
+    if label == OVERRIDES:
+        return ", ".join(f"{k}={v}" for k, v in run.cfg_options().items())
+    if label in ("method", "model"):
+        return row.name()
+    if label in ("FS", "DSLA"):
+        return "yes" if branches(run.variant)["fs" if label == "FS" else "sla"] else "no"
+    value = run.overrides().get(label)
+    return "" if value is None else str(value)
 
 
 def _label_from_id(row_id: str, label: str) -> str:

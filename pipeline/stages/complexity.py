@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import REPO_ROOT
+from experiments import compose
+
 from ..engine.results import StageResult
 from ..runtime.console import console_to
 
@@ -26,11 +27,9 @@ def test_input_shape(cfg) -> tuple[int, int]:
 
 def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, config: str,
                config_digest: str) -> StageResult:
-    from mmengine.config import Config
-
     from dsla.analysis.complexity import model_complexity
 
-    cfg = Config.fromfile(str(REPO_ROOT / config))
+    cfg = compose.load(config)
     with console_to(Path(ctx.work_dir) / "console.log", enabled=ctx.settings.get("quiet", True)):
         measured = model_complexity(cfg.model, phase, test_input_shape(cfg))
     values = {"params_M": measured["params"] / 1e6, "GFLOPs": measured["flops"] / 1e9,

@@ -68,9 +68,10 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     from ..report.plots import plot_figure4
     from ..report.render import display_frame, markdown, table_frame, write_table
     from ..tracking.redact import redact
-    from .table import paper_grid_ids
+    from .table import paper_grid_ids, table_spec
 
-    specs = defs.tables(profile)
+    specs = {name: table_spec(profile, name, (tables.get(name) or {}).get("added_rows"))
+             for name in defs.tables(profile, {})}
     out_dir.mkdir(parents=True, exist_ok=True)
     files, sections, missing = [], [], []
     for name, spec in specs.items():

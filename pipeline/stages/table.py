@@ -43,6 +43,8 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
                       "weights": results[0].get("weights", ""),
                       "run_ids": [r.get("run_id") for r in results],
                       "train_run_ids": [r.get("train_run_id") for r in results if r.get("train_run_id")]}
+        if isinstance(row.source, defs.Train) and row.source.cfg_options():
+            aggregated["cfg"] = row.source.cfg_options()  # the row's config overrides (MLflow params, label column)
         # every seed's numbers, kept for paired differences (tables) and the claims (report)
         aggregated["per_seed"] = {name.split("@seed", 1)[1]: {m: v[m] for m in table.metrics if m in v}
                                   for name, v in zip(named, values) if "@seed" in name}
@@ -80,18 +82,27 @@ def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
 
 
 def paper_grid_ids(table: str) -> set[str]:
-    """Row ids the paper profile runs for `table` (the full grids)."""
-    return {row.id for row in defs.tables("paper")[table].rows}
+    """Row ids the paper profile runs for `table` (the full grids; rows of ours are not grid rows)."""
+    return {row.id for row in defs.tables("paper", {})[table].rows}
 
 
-def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, **inputs) -> StageResult:
+def table_spec(profile: str, table: str, added_rows: list[dict] | None = None):
+    """The Table with exactly the rows of ours declared in `added_rows` (a table stage's parameter,
+    kept in its result so the report renders the same table)."""
+    added = {table: tuple(defs.from_declaration(d) for d in added_rows or ())}
+    return defs.tables(profile, added)[table]
+
+
+def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, added_rows: list | None = None,
+               **inputs) -> StageResult:
     from ..report.render import table_frame, write_table
 
-    spec = defs.tables(profile)[table]
+    spec = table_spec(profile, table, added_rows)
     rows = aggregate_rows(spec, inputs)
     text = caption(spec, profile, seeds, rows)
     files = write_table(table_frame(spec, rows, paper_grid_ids(table)), Path(ctx.work_dir), table, text)
-    return StageResult({"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id},
+    return StageResult({"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id,
+                        "added_rows": list(added_rows or [])},
                        artifacts={"table": [str(f) for f in files]}, children=row_runs(spec, rows))
 
 

@@ -1,4 +1,4 @@
-"""Stage `train`: one mmdet training run of `experiments/configs/<profile>/<variant>_<dataset>.py`.
+"""Stage `train`: one mmdet training run of a composed config (`tiny/dsla_crowdhuman`, experiments/compose.py) or a file.
 
 The config is loaded as written, then only these keys are changed (the contract with the
 method's configs): the data roots of every dataloader and evaluator (to the prepared data), the
@@ -103,16 +103,16 @@ def build_config(*, config: str, data_root: str | None, overrides: dict, seed: i
     `data_root=None` keeps the config's own data roots (`pipeline train CONFIG`); `cfg_options`
     are mmdet's `--cfg-options`, merged after the knobs.
     """
-    from mmengine.config import Config
+    from experiments import compose
 
-    cfg = Config.fromfile(str(REPO_ROOT / config))
+    cfg = compose.load(config if compose.parse(config) else REPO_ROOT / config)
     if data_root is not None:
         set_data_root(cfg, data_root)
     else:
         absolute_data_roots(cfg)
     knobs.apply(cfg, overrides, config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    if cfg_options:  # a table row's overrides, or `pipeline train --cfg-options`
+        compose.apply_overrides(cfg, cfg_options)
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.work_dir = str(work_dir)
     cfg.resume = True

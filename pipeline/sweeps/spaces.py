@@ -91,10 +91,9 @@ class Sweep:
 
     def max_epochs(self) -> int:
         """The training schedule's length in this profile (Hyperband's largest budget)."""
-        from mmengine.config import Config
+        from experiments import compose
 
-        from ..graph import config_path
-        return int(Config.fromfile(str(config_path(self.profile, self.template.variant, self.template.dataset)))
+        return int(compose.compose(self.profile, self.template.variant, self.template.dataset)
                    .train_cfg.max_epochs)
 
     def describe(self) -> dict:

@@ -76,6 +76,8 @@ def row_params(row: Mapping[str, Any]) -> dict[str, str]:
     for name in ("dataset", "profile"):
         if name in run:
             params[name] = str(run[name])
+    for key, value in (row.get("cfg") or {}).items():  # a row of ours: its config overrides (docs/ablations.md)
+        params[f"cfg.{key}"] = str(value)
     params["seeds"] = str(row.get("n", 1))
     return params
 

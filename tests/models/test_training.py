@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 import dsla  # noqa: F401
+from experiments import compose
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'experiments' / 'configs'
 
@@ -24,7 +24,7 @@ def one_thread():
 
 def run_config(profile, variant, data_root, work_dir, **changes):
     """Train ``<profile>/<variant>_crowdhuman.py`` on ``data_root``; return per-epoch scalars."""
-    cfg = Config.fromfile(str(CONFIGS / profile / f'{variant}_crowdhuman.py'))
+    cfg = compose.compose(profile, variant, 'crowdhuman')
     root = f'{data_root}/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root
@@ -66,5 +66,5 @@ def test_tiny_dsla_ap_rises_clearly(tiny_crowd, tmp_path):
     logged = run_config('tiny', 'dsla', tiny_crowd, tmp_path)
     ap = [logged[epoch]['crowdhuman/AP'] for epoch in sorted(logged)
           if 'crowdhuman/AP' in logged[epoch]]
-    assert len(ap) == Config.fromfile(str(CONFIGS / 'tiny' / 'dsla_crowdhuman.py')).train_cfg.max_epochs
+    assert len(ap) == compose.load('tiny/dsla_crowdhuman').train_cfg.max_epochs
     assert ap[-1] > ap[0] + 0.1, f'AP per epoch: {ap}'

@@ -39,7 +39,8 @@ def run_cli(argv: list[str], cwd: Path) -> dict:
     ["status", "--profile", "smoke"],
     ["run", "table4", "--profile", "smoke", "--dry-run"],
     ["run", "reproduce-tables", "--profile", "tiny", "--dry-run"],
-], ids=["help", "run-help", "status", "dry-run-table4", "dry-run-all"])
+    ["run", "table4", "--profile", "tiny", "--dry-run", "--row", "cls1=baseline:model.bbox_head.loss_cls.loss_weight=1.0"],
+], ids=["help", "run-help", "status", "dry-run-table4", "dry-run-all", "dry-run-row"])
 def test_cli_paths_import_no_heavy_library(argv, tmp_path):
     result = run_cli(argv, tmp_path)
     assert result["code"] == 0

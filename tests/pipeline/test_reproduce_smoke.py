@@ -64,7 +64,8 @@ def test_every_table_exists_in_three_formats_with_the_paper_beside_ours(reproduc
         md = (out / f"{name}.md").read_text()
         assert "profile `smoke`" in md, f"{name} does not say which profile its numbers came from"
     table4 = pd.read_csv(out / "table4.csv").set_index("id")
-    assert list(table4.index) == ["baseline", "fs", "dsla", "dsla_fs"]
+    assert list(table4.index) == ["baseline", "fs", "dsla", "dsla_fs", "prior"]  # prior: a row of ours
+    assert table4.at["prior", "source"] == "ours"
     assert all(0 <= v <= 100 for v in table4["AP (ours)"]) and table4.at["dsla_fs", "AP (paper)"] == 91.7
     assert "synthetic crowd preset" in (out / "table4.md").read_text()
     assert "quoted from the paper" in set(pd.read_csv(out / "table2.csv")["source"])
@@ -80,7 +81,7 @@ def test_every_table_exists_in_three_formats_with_the_paper_beside_ours(reproduc
     # no interval, so nothing is decided except the counted inference cost)
     assert index.index("## Claims") < index.index("**Table 1")
     claims = json.loads((out / "claims.json").read_text())
-    assert len(claims) == 11 and {c["verdict"] for c in claims} <= {"supported", "not resolved", "contradicted"}
+    assert len(claims) == 11 + 3 and {c["verdict"] for c in claims} <= {"supported", "not resolved", "contradicted"}
     assert {c["claim"]: c["verdict"] for c in claims}["Inference cost is unchanged"] == "supported"
     assert "backbone start: MobileNetV2Features" in (out / "table4.md").read_text()
 
@@ -89,7 +90,7 @@ def test_the_report_run_carries_the_claims_as_tags_and_artifacts(reproduced):
     client, runs = reproduced["client"], reproduced["runs"]
     [report] = [r for r in runs if r.data.tags.get("dsla.node") == "report"]
     tags = {k: v for k, v in report.data.tags.items() if k.startswith("dsla.claim.")}
-    assert len(tags) == 11 and tags["dsla.claim.inference_cost_is_unchanged"].startswith("supported")
+    assert len(tags) == 11 + 3 and tags["dsla.claim.inference_cost_is_unchanged"].startswith("supported")
     assert "claims.md" in {a.path.split("/")[-1] for a in client.list_artifacts(report.info.run_id, "report")}
 
 
@@ -99,7 +100,7 @@ def test_mlflow_holds_stage_runs_with_keys_curves_and_table_children(reproduced)
     assert all(r.info.status == "FINISHED" for r in runs)
     store = ResultStore(reproduced["dir"] / ".pipeline")
     trains = [r for r in runs if r.data.tags.get("dsla.stage") == "train"]
-    assert len(trains) == 8
+    assert len(trains) == 8 + 1  # + Table 4's prior-matched baseline (experiments/ablations.py)
     curves = 0
     for run in trains:
         record = store.load(run.data.tags["dsla.key"])
@@ -125,7 +126,7 @@ def test_mlflow_holds_stage_runs_with_keys_curves_and_table_children(reproduced)
     by_id = {r.info.run_id: r for r in runs}
     [table4] = [r for r in runs if r.data.tags.get("dsla.node") == "table4"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == table4.info.run_id]
-    assert sorted(r.data.tags["dsla.row"] for r in children) == ["baseline", "dsla", "dsla_fs", "fs"]
+    assert sorted(r.data.tags["dsla.row"] for r in children) == ["baseline", "dsla", "dsla_fs", "fs", "prior"]
     for child in children:
         [train_id] = child.data.tags["dsla.train_run_ids"].split(",")
         assert by_id[train_id].data.tags["dsla.stage"] == "train" and "AP" in child.data.metrics

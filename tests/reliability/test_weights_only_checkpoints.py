@@ -48,9 +48,18 @@ def evil_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
     return path, marker
 
 
+def composed(name: str, folder) -> str:
+    """A project config (experiments/compose.py) as one file, for tools that read a file."""
+    from experiments import compose
+
+    path = folder / f"{name.replace('/', '_')}.py"
+    compose.load(name).dump(str(path))
+    return str(path)
+
+
 def test_deploy_refuses_a_malicious_checkpoint_in_one_line_and_runs_none_of_it(tmp_path):
     path, marker = evil_checkpoint(tmp_path)
-    config = ROOT / "experiments" / "configs" / "smoke" / "dsla_crowdhuman.py"
+    config = composed("smoke/dsla_crowdhuman", tmp_path)
     result = subprocess.run([sys.executable, "-m", "dsla.analysis.deploy", str(config), str(path),
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
@@ -67,7 +76,7 @@ def test_the_pipelines_mmengine_loading_refuses_a_malicious_checkpoint(tmp_path)
     from pipeline.stages.qualitative import feature_maps
 
     path, marker = evil_checkpoint(tmp_path)
-    config = ROOT / "experiments" / "configs" / "smoke" / "dsla_fs_crowdhuman.py"
+    config = composed("smoke/dsla_fs_crowdhuman", tmp_path)
     with pytest.raises(UnsafeCheckpointError, match="posix.system"):
         feature_maps(str(config), str(path), tmp_path / "no_image.jpg")
     assert not marker.exists()

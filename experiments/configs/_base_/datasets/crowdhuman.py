@@ -38,3 +38,6 @@ test_dataloader = val_dataloader
 
 val_evaluator = dict(type='CrowdHumanEvalMetric', ann_file=data_root + 'annotation_val.odgt')
 test_evaluator = val_evaluator
+
+# Real crowds: up to 500 detections per image (one class, from the crowd preset).
+model = dict(test_cfg=dict(max_per_img=500))

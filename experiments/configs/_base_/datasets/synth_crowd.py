@@ -54,3 +54,6 @@ test_dataloader = val_dataloader
 
 val_evaluator = dict(type='CrowdHumanEvalMetric', ann_file=data_root + 'annotation_val.odgt')
 test_evaluator = val_evaluator
+
+# What the model takes from the data: one class; at most 100 detections per image.
+model = dict(bbox_head=dict(num_classes=1), test_cfg=dict(max_per_img=100))

@@ -24,3 +24,5 @@ val_evaluator = dict(
     _delete_=True, type='CocoMetric', ann_file=data_root + 'annotation_val.json', metric='bbox',
     backend_args=None)
 test_evaluator = val_evaluator
+
+model = dict(bbox_head=dict(num_classes=5))

@@ -1,4 +1,0 @@
-# + Feature Shuffle after FPN.
-_base_ = './baseline_crowdhuman.py'
-
-model = dict(neck=[{{_base_.model.neck}}, {{_base_.feature_shuffle}}])
