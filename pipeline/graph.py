@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from experiments import knobs
 from experiments import tables as defs
 
 from . import REPO_ROOT, profiles
@@ -235,6 +236,58 @@ def config_data(cfg, config: str) -> dict:
             "digest": hashlib.sha256(",".join(sorted(digests)).encode()).hexdigest()[:16]}
 
 
+def _pipeline_training(path: Path, dataset: str, cfg_options: dict, profile: str | None, data_root: str | None,
+                       seed: int) -> Node | None:
+    """`Pipeline(profile).train(...)` when `path` is the project's config of `profile` for a variant
+    and the options only set method knobs: `pipeline train CONFIG --profile P` is then the same
+    node (same key, same work dir, same MLflow run) as the pipeline's, not a second training."""
+    if not profile:
+        return None
+    variant = path.stem.removesuffix(f"_{dataset}")
+    if variant not in defs.VARIANTS or path != config_path(profile, variant, dataset):
+        return None
+    by_key = {knob.config_key: knob.name for knob in knobs.KNOBS}
+    if any(key not in by_key for key in cfg_options):
+        return None
+    try:
+        run = defs.Train(dataset, variant, **{by_key[key]: value for key, value in cfg_options.items()})
+    except (TypeError, ValueError):
+        return None
+    return Pipeline(profile, data_root=data_root).train(run, seed)
+
+
+def data_line(config: str | Path, cfg=None, profile: str | None = None) -> str:
+    """One line saying what a config trains on before it starts: the training annotation file, how
+    many images it lists, and, for a config of the smoke or tiny folder, what that profile trains
+    on inside the pipeline (its configs alone read the full synthetic sets of `pipeline data synth`)."""
+    from mmengine.config import Config
+
+    cfg = cfg if cfg is not None else Config.fromfile(str(config))
+    train = (cfg.get("train_dataloader") or {}).get("dataset") or {}
+    while train.get("dataset") is not None:
+        train = train["dataset"]
+    where = Path(train.get("data_root") or ".") / train.get("ann_file", "")
+    try:
+        if where.suffix == ".odgt":
+            with open(where, "rb") as handle:
+                images = sum(1 for line in handle if line.strip())
+        else:
+            import json
+            images = len(json.loads(where.read_text())["images"])
+        count = f"{images} training images"
+    except (OSError, ValueError, KeyError):
+        count = "its training images (not readable yet)"
+    epochs = (cfg.get("train_cfg") or {}).get("max_epochs")
+    line = f"{Path(config).name}: {count} from {where.as_posix()}" + (f", {epochs} epochs" if epochs else "")
+    folder = Path(config).resolve().parent.name
+    if profile is None and folder in ("smoke", "tiny"):
+        synthetic = profiles.SYNTHETIC[folder][config_dataset(cfg)]
+        in_profile = synthetic["num_images"] - round(synthetic["num_images"] * synthetic["val_fraction"])
+        line += (f" (the {folder} profile of `pipeline run` trains this config on {in_profile} images: "
+                 f"`pipeline train {Path(config).as_posix()} --profile {folder}` does the same)")
+    return line
+
+
 def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | None = None,
                     profile: str | None = None, data_root: str | None = None) -> Node:
     """The train node of any mmdet config (`pipeline train CONFIG`): the project's or a user's own.
@@ -251,8 +304,12 @@ def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | No
     cfg = Config.fromfile(str(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    knobs.check_config(cfg, str(config))  # the rules `pipeline run` enforces (K >= 1, T^min <= T^max, ...)
     dataset = config_dataset(cfg)
     in_profiles = path.parent.parent == REPO_ROOT / "experiments" / "configs" and path.parent.name in defs.PROFILES
+    shared = _pipeline_training(path, dataset, cfg_options or {}, profile, data_root, seed)
+    if shared is not None:  # the very training `pipeline run --profile P` does: one key, one cache
+        return shared
     options = "".join(f" {k}={v}" for k, v in sorted((cfg_options or {}).items()))
     params = {"profile": profile or (path.parent.name if in_profiles else "custom"), "dataset": dataset,
               "variant": path.stem, "seed": seed, "overrides": {},
