@@ -48,5 +48,7 @@ def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> StageR
     convergence = {f"{d}/{v}": convergence_epoch(curve) for d, curves in panels.items() for v, curve in curves.items()}
     return StageResult(
         {"figure": figure, "panels": panels, "convergence": convergence, "caption": spec.caption,
-         "per_seed": curves_per_seed(inputs), "run_id": ctx.run_id},
+         "per_seed": curves_per_seed(inputs), "run_id": ctx.run_id,
+         # the training runs behind each curve (the report links their val/AP overlaid in MLflow)
+         "train_run_ids": {name: result.get("run_id") for name, result in inputs.items() if result.get("run_id")}},
         metrics={f"convergence_epoch/{k}": v for k, v in convergence.items() if v}, artifacts={"figure": [str(png)]})

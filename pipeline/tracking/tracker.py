@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -218,6 +219,16 @@ class Tracker(NodeHooks):
             self.client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(params).items()])
         return run.info.run_id
 
+    def parent_run_name(self, node, name: str) -> str:
+        """A table's, the figure's or the report's run: its name says profile, seeds, commit and
+        time, so re-runs of `table4` are told apart (and sorted) in MLflow's run list."""
+        if node.stage.name not in ("table", "figure", "report"):
+            return name
+        seeds = node.params.get("seeds")
+        parts = [name, self.profile, f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds else "",
+                 (self.commit or "")[:7], time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())]
+        return " · ".join(p for p in parts if p)
+
     # --- the engine's node hooks (pipeline.engine.NodeHooks): one MLflow run per execution -------
     def before_node(self, node, ctx) -> str:
         """Start the execution's run (named with what differs first, `records.run_name`; its params,
@@ -225,7 +236,7 @@ class Tracker(NodeHooks):
         from .records import run_name
 
         self.end_abandoned_runs(ctx.key, node.params.get("dataset"))
-        return self.start_run(run_name(node), node.params.get("dataset"),
+        return self.start_run(self.parent_run_name(node, run_name(node)), node.params.get("dataset"),
                               tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name},
                               params={"profile": self.profile, **node.params})
 
@@ -240,10 +251,16 @@ class Tracker(NodeHooks):
             self.client.set_tag(run_id, name, str(value))
         for folder, files in result.artifacts.items():
             self.log_artifacts(run_id, list(files), folder or None)
-        for child in result.children:
-            self.child_run(run_id, child.name, dataset, tags=child.tags, params=child.params, metrics=child.metrics)
-        if result.description:
-            self.set_description(run_id, result.description)
+        children = [self.child_run(run_id, child.name, dataset, tags=child.tags, params=child.params,
+                                   metrics=child.metrics) for child in result.children]
+        description = result.description
+        if children:  # a table: one click from its parent run to its rows compared
+            from .records import compare_url
+            url = compare_url(children, [self.experiment_id(dataset)])
+            self.client.set_tag(run_id, "dsla.compare_url", url)
+            description = f"[Compare the rows]({url}) ({len(children)} runs side by side).\n\n" + description
+        if description:
+            self.set_description(run_id, description)
         for data in result.inputs:
             self.log_dataset(run_id, **data)
         for model in result.models:
@@ -380,6 +397,9 @@ class Tracker(NodeHooks):
     def child_run(self, parent_run_id: str, name: str, dataset: str | None, *, tags: Mapping[str, str],
                   params: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
         """A finished child run (e.g. one table row) under `parent_run_id`."""
+        from .records import EXPERIMENT
+        experiment = self.experiment_id(dataset)  # in the links its description was written with
+        tags = {k: v.replace(EXPERIMENT, experiment) if isinstance(v, str) else v for k, v in tags.items()}
         run_id = self.start_run(name, dataset, tags=tags, params=params, parent_run_id=parent_run_id)
         self.log_metrics(run_id, metrics)
         self.client.set_terminated(run_id, "FINISHED")
