@@ -11,7 +11,12 @@ e.g. with `_base_` pointing at a project config). `--cfg-options` are mmdet's (s
 `tools/train.py`). The run is one node of the pipeline's `train` stage:
 - its key hashes the config and its `_base_` files, the options, the seed, the code and the data
   (the annotation files of the config's own data roots, or the profile's prepared data), so the
-  same command again reuses the result, and a killed run resumes from its last checkpoint;
+  same command again reuses the result, and a killed run resumes from its last checkpoint; with
+  `--profile P`, a project config of P's folder (options that set method knobs only) is the very
+  training node of `pipeline run --profile P`: one key, one cache, one work dir;
+- before it starts it says in one line what data it trains on (without `--profile`: the
+  annotation file and how many images it lists; a smoke config alone reads the full synthetic set);
+- the knob rules of `pipeline run` apply (K >= 1, T^min <= T^max, ranges): exit 2, one line;
 - it is an MLflow run (experiment `dsla/<profile>/<dataset>`; the profile is `--profile`, else
   the config's folder under experiments/configs/, else `custom`) with the knobs as params and the
   per-epoch curves, like the runs of `pipeline run`.
