@@ -31,17 +31,30 @@ from .stages import complexity, evaluate, figure, prepare, qualitative, report, 
 WATCH_ONLY = ("pipeline.tracking", "pipeline.runtime.console", "pipeline.sweeps.pruning_hook")
 CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclude=WATCH_ONLY)
 
+class Has:
+    """A stage's result check: the keys its readers use are there (a record of the wrong shape,
+    valid JSON though it is, is incomplete and runs again, instead of a KeyError in its readers).
+    A class, not a closure: stages travel to worker processes by pickle."""
+
+    def __init__(self, *keys: str):
+        self.keys = keys
+
+    def __call__(self, result: dict) -> str | None:
+        lacking = [key for key in self.keys if key not in result]
+        return f"the recorded result lacks {', '.join(map(repr, lacking))}" if lacking else None
+
+
 PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE)
 # Invisible to the import walk: configs load `dsla` through mmengine's custom_imports, the train
 # stage registers its hooks by name (`HOOK_MODULES`: the watch-only ones drop out by WATCH_ONLY),
 # launched trainings run `python -m pipeline.runtime.train_worker`.
 TRAIN = Stage("train", train.train, check=train.check_result, code=CODE,
               also=("dsla", "pipeline.runtime.train_worker", *train.HOOK_MODULES))
-EVALUATE = Stage("evaluate", evaluate.evaluate, code=CODE, also=("dsla",))
-COMPLEXITY = Stage("complexity", complexity.complexity, code=CODE, also=("dsla",))
-TABLE = Stage("table", table.make_table, code=CODE)
-FIGURE = Stage("figure", figure.figure4, code=CODE)
-QUALITATIVE = Stage("qualitative", qualitative.qualitative, code=CODE, also=("dsla",))
+EVALUATE = Stage("evaluate", evaluate.evaluate, check=Has("metrics"), code=CODE, also=("dsla",))
+COMPLEXITY = Stage("complexity", complexity.complexity, check=Has("complexity"), code=CODE, also=("dsla",))
+TABLE = Stage("table", table.make_table, check=Has("rows", "caption"), code=CODE)
+FIGURE = Stage("figure", figure.figure4, check=Has("panels", "caption"), code=CODE)
+QUALITATIVE = Stage("qualitative", qualitative.qualitative, check=Has("files"), code=CODE, also=("dsla",))
 REPORT = Stage("report", report.report, code=CODE)
 
 

@@ -302,14 +302,24 @@ def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
 
     stale: list[str] = []
 
+    def usable(node, key, record):
+        """A record of the wrong shape (its stage's check says what it lacks) is left out of the
+        report with one line naming its file, never a KeyError; `pipeline run` runs it again."""
+        problem = node.stage.check(record.result) if node.stage.check is not None else None
+        if problem:
+            print(f"pipeline: {store.result_path(key)}: {node.name}: {problem}; left out of the report",
+                  file=sys.stderr)
+            return None
+        return record.result
+
     def result(node):
         record = store.load(node.key)
         if record.status == DONE:
-            return record.result
+            return usable(node, node.key, record)
         last = store.last_run_of(node.name)
         if last and last["status"] == DONE and (old := store.load(last["key"])).status == DONE:
             stale.append(node.name)
-            return old.result
+            return usable(node, last["key"], old)
         return None
 
     tables = {name: result(pipeline.table(name)) for name in pipeline.tables}

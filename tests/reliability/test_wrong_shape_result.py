@@ -30,3 +30,23 @@ def test_a_done_record_of_the_wrong_shape_is_incomplete_and_runs_again(tmp_path)
     [item] = engine.plan([node], store)
     assert item.action == "run" and "lacks 'checkpoint'" in item.reason
     assert engine.run([node], store, work_root=work).outcomes[node.key].status == DONE
+
+
+def test_a_table_record_of_the_wrong_shape_is_incomplete_in_status_and_left_out_of_the_report(tmp_path, monkeypatch,
+                                                                                                capsys):
+    import pickle
+
+    from pipeline import cli
+    from pipeline.graph import Pipeline
+
+    monkeypatch.chdir(tmp_path)
+    node = Pipeline("smoke").table("table1")
+    pickle.loads(pickle.dumps(node))  # its check travels to worker processes
+    store = ResultStore(tmp_path / ".pipeline")
+    store.save(node.key, {**node.provenance(), "status": "done", "result": {}})
+    assert cli.main(["status", "table1", "--profile", "smoke"]) == 0
+    out = capsys.readouterr().out
+    assert f"incomplete {node.key} table1  " in out and "lacks 'rows', 'caption'" in out
+    assert cli.main(["report", "--profile", "smoke"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "table1: the recorded result lacks 'rows'" in err and "Traceback" not in err
