@@ -66,3 +66,17 @@ def test_what_a_run_leaves_in_the_folder_is_ignored_by_git(tmp_path):
     names = ["mlflow.db", "mlflow.db.lock", ".pipeline/last_seeds", "work_dirs/x/epoch_1.pth"]
     done = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=REPO_ROOT, capture_output=True, text=True)
     assert sorted(done.stdout.split()) == sorted(names), done.stdout
+
+
+def test_a_trainings_epoch_bar_writes_nothing_into_a_pipe(capsys):
+    from types import SimpleNamespace
+
+    from pipeline.tracking.progress import EpochProgressHook
+
+    hook = EpochProgressHook("train:x")
+    runner = SimpleNamespace(max_epochs=2, epoch=0)
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)
+    hook.after_val_epoch(runner, {"crowdhuman/AP": 0.1})
+    hook.after_train(runner)
+    assert capsys.readouterr().err == "", "a \\r bar went into a file or pipe"
