@@ -2,9 +2,10 @@
 
 The ETA adds up what the remaining stages should cost, each estimated from what was measured in
 this run: the mean time of the stages of the same kind that already ran here, else, for a training,
-from the epochs a running training finished so far (seconds per epoch x the epochs left), else
-nothing (the line says `ETA ?` rather than guessing from fixed weights, whose guess swung from
-2 h to 1 h for a 4-minute run). Parallel jobs divide it.
+from the epochs a running training finished so far (seconds per epoch x the epochs left); before
+any training has measured an epoch the line says `ETA ?` rather than guessing from fixed weights
+(whose guess swung from 2 h to 1 h for a 4-minute run); a lighter stage of a kind not measured
+yet counts nothing until one has run. Parallel jobs divide it.
 
 On a terminal the line is redrawn in place (`\r`, clipped to the terminal width, at most 80
 columns) every few seconds; when the output is a file or a pipe, each event is one plain line
@@ -98,8 +99,10 @@ class StageProgress:
                 left += mean
             elif kind == "train" and per_epoch is not None and total_epochs:
                 left += per_epoch * total_epochs
-            elif kind == "train" or kind == "evaluate":
+            elif kind == "train":
                 return None
+            # a lighter stage of a kind not measured yet (an evaluation before the first one ends)
+            # counts nothing until it is: a slight underestimate rather than no ETA at all
         return left / min(self.jobs, max(1, len(self.todo) - len(self.finished)))
 
     # --- events -------------------------------------------------------------------------------

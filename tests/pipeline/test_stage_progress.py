@@ -80,3 +80,13 @@ def test_a_trainings_epoch_bar_writes_nothing_into_a_pipe(capsys):
     hook.after_val_epoch(runner, {"crowdhuman/AP": 0.1})
     hook.after_train(runner)
     assert capsys.readouterr().err == "", "a \\r bar went into a file or pipe"
+
+
+def test_an_unmeasured_evaluation_does_not_hide_the_eta():
+    clock = Clock()
+    train, evaluate = Node("train:a", "train"), Node("evaluate:a", "evaluate")
+    progress = StageProgress([train, evaluate], kind=lambda n: n.kind, stream=io.StringIO(), tty=False, now=clock)
+    progress.start(train)
+    clock.t = 30.0
+    progress.finish(train, "done    train:a 30s")
+    assert progress.eta() == 0.0 and "ETA 0:00" in progress.status()
