@@ -161,6 +161,35 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def owner_tags() -> dict[str, str]:
+    """Who runs an execution: host, process and results folder, so that only its own folder ends
+    a run whose process died (two folders sharing one store must not end each other's live runs)."""
+    import socket
+    return {"dsla.host": socket.gethostname(), "dsla.pid": str(os.getpid()), "dsla.folder": str(Path.cwd().resolve())}
+
+
+def abandoned(tags: Mapping[str, str]) -> bool:
+    """Whether a RUNNING run with these tags was left by a dead process of this folder on this host
+    (a run without owner tags, from an older version, counts as abandoned)."""
+    mine = owner_tags()
+    if tags.get("dsla.folder", mine["dsla.folder"]) != mine["dsla.folder"] or \
+            tags.get("dsla.host", mine["dsla.host"]) != mine["dsla.host"]:
+        return False
+    try:
+        pid = int(tags.get("dsla.pid", "0"))
+    except ValueError:
+        return True
+    if pid <= 0 or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Tracker(NodeHooks):
     """Creates and finishes the MLflow runs of stage executions (picklable: holds only settings)."""
 
@@ -237,7 +266,8 @@ class Tracker(NodeHooks):
 
         self.end_abandoned_runs(ctx.key, node.params.get("dataset"))
         return self.start_run(self.parent_run_name(node, run_name(node)), node.params.get("dataset"),
-                              tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name},
+                              tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name,
+                                    **owner_tags()},
                               params={"profile": self.profile, **node.params})
 
     def after_node(self, node, ctx, result) -> None:
@@ -288,6 +318,8 @@ class Tracker(NodeHooks):
         stale = self.client.search_runs([self.experiment_id(dataset)],
                                         filter_string=f"tags.`dsla.key` = '{key}' and attributes.status = 'RUNNING'")
         for run in stale:
+            if not abandoned(run.data.tags):  # another folder's, another host's, or its process lives
+                continue
             self.client.set_tag(run.info.run_id, "dsla.error", "killed: its process died before the stage ended")
             self.client.set_terminated(run.info.run_id, "KILLED")
 
