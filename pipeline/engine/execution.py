@@ -118,7 +118,8 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
         ctx.run_id = record["run_id"] = hooks.before_node(node, ctx)
         try:
             try:
-                returned = node.stage.func(ctx, **node.params, **inputs)
+                with store.holding(key):  # renews the claim: processes elsewhere see it is alive
+                    returned = node.stage.func(ctx, **node.params, **inputs)
             except Exception as exc:  # Ctrl-C that a library re-raised as its own error
                 interrupts.reraise_if_interrupted(exc, began)
                 raise
