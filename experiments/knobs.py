@@ -127,3 +127,17 @@ def effective(cfg) -> dict[str, Any]:
                 node = node[part]
             values[knob.name] = node
     return values
+
+
+def check_config(cfg, config: str) -> None:
+    """The knob rules of `validate` on a whole config (e.g. after `pipeline train --cfg-options`):
+    each knob the config has in range, T^min <= T^max; a one-line error naming the config."""
+    values = effective(cfg)
+    try:
+        for name, value in values.items():
+            BY_NAME[name].check(value)
+        if "t_min" in values and "t_max" in values and values["t_min"] > values["t_max"]:
+            raise ValueError(f"t_min={values['t_min']!r} > t_max={values['t_max']!r}: "
+                             "T^min must not exceed T^max (eq. 4)")
+    except ValueError as exc:
+        raise ValueError(f"{config}: {exc}") from None

@@ -33,17 +33,30 @@ from .stages import complexity, evaluate, figure, prepare, qualitative, report, 
 WATCH_ONLY = ("pipeline.tracking", "pipeline.runtime.console", "pipeline.sweeps.pruning_hook")
 CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclude=WATCH_ONLY)
 
+class Has:
+    """A stage's result check: the keys its readers use are there (a record of the wrong shape,
+    valid JSON though it is, is incomplete and runs again, instead of a KeyError in its readers).
+    A class, not a closure: stages travel to worker processes by pickle."""
+
+    def __init__(self, *keys: str):
+        self.keys = keys
+
+    def __call__(self, result: dict) -> str | None:
+        lacking = [key for key in self.keys if key not in result]
+        return f"the recorded result lacks {', '.join(map(repr, lacking))}" if lacking else None
+
+
 PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE)
 # Invisible to the import walk: configs load `dsla` through mmengine's custom_imports, the train
 # stage registers its hooks by name (`HOOK_MODULES`: the watch-only ones drop out by WATCH_ONLY),
 # launched trainings run `python -m pipeline.runtime.train_worker`.
 TRAIN = Stage("train", train.train, check=train.check_result, code=CODE,
               also=("dsla", "pipeline.runtime.train_worker", *train.HOOK_MODULES))
-EVALUATE = Stage("evaluate", evaluate.evaluate, code=CODE, also=("dsla",))
-COMPLEXITY = Stage("complexity", complexity.complexity, code=CODE, also=("dsla",))
-TABLE = Stage("table", table.make_table, code=CODE)
-FIGURE = Stage("figure", figure.figure4, code=CODE)
-QUALITATIVE = Stage("qualitative", qualitative.qualitative, code=CODE, also=("dsla",))
+EVALUATE = Stage("evaluate", evaluate.evaluate, check=Has("metrics"), code=CODE, also=("dsla",))
+COMPLEXITY = Stage("complexity", complexity.complexity, check=Has("complexity"), code=CODE, also=("dsla",))
+TABLE = Stage("table", table.make_table, check=Has("rows", "caption"), code=CODE)
+FIGURE = Stage("figure", figure.figure4, check=Has("panels", "caption"), code=CODE)
+QUALITATIVE = Stage("qualitative", qualitative.qualitative, check=Has("files"), code=CODE, also=("dsla",))
 REPORT = Stage("report", report.report, code=CODE)
 
 
@@ -286,6 +299,59 @@ def config_data(cfg, config: str) -> dict:
             "digest": hashlib.sha256(",".join(sorted(digests)).encode()).hexdigest()[:16]}
 
 
+def _pipeline_training(composed: tuple[str, str, str] | None, dataset: str, cfg_options: dict,
+                       profile: str | None, data_root: str | None, seed: int) -> Node | None:
+    """`Pipeline(profile).train(...)` when the config is the project's config of `profile` for a
+    variant (`composed`: its (profile, variant, dataset) name) and the options only set method
+    knobs: `pipeline train CONFIG --profile P` is then the same node (same key, same work dir, same
+    MLflow run) as the pipeline's, not a second training."""
+    if not profile or composed is None:
+        return None
+    config_profile, variant, config_dataset_ = composed
+    if config_profile != profile or config_dataset_ != dataset or variant not in defs.VARIANTS:
+        return None
+    by_key = {knob.config_key: knob.name for knob in knobs.KNOBS}
+    if any(key not in by_key for key in cfg_options):
+        return None
+    try:
+        run = defs.Train(dataset, variant, **{by_key[key]: value for key, value in cfg_options.items()})
+    except (TypeError, ValueError):
+        return None
+    return Pipeline(profile, data_root=data_root).train(run, seed)
+
+
+def data_line(config: str | Path, cfg=None, profile: str | None = None) -> str:
+    """One line saying what a config trains on before it starts: the training annotation file, how
+    many images it lists, and, for a config of the smoke or tiny folder, what that profile trains
+    on inside the pipeline (its configs alone read the full synthetic sets of `pipeline data synth`)."""
+    from mmengine.config import Config
+
+    cfg = cfg if cfg is not None else Config.fromfile(str(config))
+    train = (cfg.get("train_dataloader") or {}).get("dataset") or {}
+    while train.get("dataset") is not None:
+        train = train["dataset"]
+    where = Path(train.get("data_root") or ".") / train.get("ann_file", "")
+    try:
+        if where.suffix == ".odgt":
+            with open(where, "rb") as handle:
+                images = sum(1 for line in handle if line.strip())
+        else:
+            import json
+            images = len(json.loads(where.read_text())["images"])
+        count = f"{images} training images"
+    except (OSError, ValueError, KeyError):
+        count = "its training images (not readable yet)"
+    epochs = (cfg.get("train_cfg") or {}).get("max_epochs")
+    line = f"{Path(config).name}: {count} from {where.as_posix()}" + (f", {epochs} epochs" if epochs else "")
+    folder = Path(config).resolve().parent.name
+    if profile is None and folder in ("smoke", "tiny"):
+        synthetic = profiles.SYNTHETIC[folder][config_dataset(cfg)]
+        in_profile = synthetic["num_images"] - round(synthetic["num_images"] * synthetic["val_fraction"])
+        line += (f" (the {folder} profile of `pipeline run` trains this config on {in_profile} images: "
+                 f"`pipeline train {Path(config).as_posix()} --profile {folder}` does the same)")
+    return line
+
+
 def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | None = None,
                     profile: str | None = None, data_root: str | None = None) -> Node:
     """The train node of any mmdet config (`pipeline train CONFIG`): the project's or a user's own.
@@ -310,7 +376,11 @@ def config_training(config: str | Path, *, seed: int = 0, cfg_options: dict | No
         config_param = str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    knobs.check_config(cfg, str(config))  # the rules `pipeline run` enforces (K >= 1, T^min <= T^max, ...)
     dataset = config_dataset(cfg)
+    shared = _pipeline_training(composed, dataset, cfg_options or {}, profile, data_root, seed)
+    if shared is not None:  # the very training `pipeline run --profile P` does: one key, one cache
+        return shared
     options = "".join(f" {k}={v}" for k, v in sorted((cfg_options or {}).items()))
     params = {"profile": profile or in_profiles or "custom", "dataset": dataset,
               "variant": stem, "seed": seed, "overrides": {}, "config": config_param, "config_digest": digest}

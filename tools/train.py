@@ -8,8 +8,11 @@
 The options are those of mmdet's own `tools/train.py` (the pip wheel does not ship it), with the
 same meaning: `--work-dir` (default `work_dirs/<config name>`), `--cfg-options k=v ...`,
 `--resume [CHECKPOINT]` (no value: the work dir's latest checkpoint), `--amp`, `--launcher`. The
-configs' data roots are where `pipeline data synth` writes by default. Nothing is tracked: for an
-MLflow run, caching and resume by key use `pipeline train CONFIG` (same options).
+configs' data roots are where `pipeline data synth` writes by default (the full synthetic sets:
+a smoke config trains on 800 images here, not on the 18 of `pipeline run --profile smoke`); the
+first line printed says which file and how many images. Nothing is tracked: for an MLflow run,
+caching and resume by key use `pipeline train CONFIG` (same options; `--profile smoke` for the
+profile's data, sharing the pipeline's cache).
 """
 from __future__ import annotations
 
@@ -63,6 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
     from mmengine.runner import Runner
+
+    from pipeline.graph import data_line
+
+    # mmdet's habit, made explicit: a smoke config alone trains on the full synthetic set, not on
+    # the few images `pipeline run --profile smoke` gives it; say which before minutes go by
+    print(f"tools/train.py: {data_line(args.config, cfg)}", flush=True)
 
     from dsla.engine.safe_checkpoint import use_weights_only_loading
 

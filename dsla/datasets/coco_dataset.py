@@ -4,7 +4,8 @@ mmdet's ``CocoDataset.parse_data_info`` silently leaves out annotations it canno
 ``ignore``, outside the image, ``area <= 0``, width or height < 1, unknown category).
 :class:`CheckedCocoDataset` keeps that behaviour — real COCO has a few such boxes and training on
 them is impossible — but counts them and logs one warning per annotation file, and stops with an
-error naming the file when an image listed in the json is missing.
+error naming the file when an image listed in the json is missing, empty, unreadable or larger
+than ``DSLA_MAX_IMAGE_PIXELS`` (or has more boxes than ``DSLA_MAX_BOXES_PER_IMAGE``).
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from collections import Counter
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
+
+from .limits import check_image, limit
 
 
 @DATASETS.register_module()
@@ -32,6 +35,12 @@ class CheckedCocoDataset(CocoDataset):
             if not osp.isfile(data_info["img_path"]):
                 raise FileNotFoundError(f"{self.ann_file}: image {data_info['img_id']} not "
                                         f"found: {data_info['img_path']}")
+            # empty, unreadable or huge: an error naming the image, before anything decodes it
+            check_image(data_info["img_path"], f"{self.ann_file} image {data_info['img_id']}")
+            if len(data_info["instances"]) > limit("DSLA_MAX_BOXES_PER_IMAGE"):
+                raise ValueError(f"{self.ann_file} image {data_info['img_id']}: {len(data_info['instances'])} "
+                                 f"boxes, more than the limit {limit('DSLA_MAX_BOXES_PER_IMAGE')} "
+                                 "(DSLA_MAX_BOXES_PER_IMAGE)")
         if self.dropped_boxes:
             print_log(f"{self.ann_file}: dropped {len(self.dropped_boxes)} annotations mmdet "
                       f"cannot train on (ignore, outside the image, area <= 0, w or h < 1, or "

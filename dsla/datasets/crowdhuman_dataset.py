@@ -12,7 +12,9 @@ where the parent is fragile:
   else from mmdet's id_hw cache (``extra_ann_file``, ``{ID: [h, w]}``; by default
   ``data_root/id_hw_{train,val}.json`` when present), else from the image header (PIL reads only
   the header; nothing is written back, unlike the parent, which decodes every image and writes
-  the cache into ``data_root``);
+  the cache into ``data_root``); every image's header is read and checked
+  (:func:`dsla.datasets.limits.check_image`): an empty (0-byte) or unreadable image, or one larger
+  than ``DSLA_MAX_IMAGE_PIXELS``, is an error naming the file and line;
 - a missing image, or a box entirely outside its image, is an error naming the file, line and
   image — never a silent skip;
 - ``vbox``/``hbox`` are optional (the parent requires both);
@@ -29,8 +31,8 @@ from mmdet.datasets import BaseDetDataset, CrowdHumanDataset
 from mmdet.registry import DATASETS
 from mmengine.fileio import load
 from mmengine.logging import print_log
-from PIL import Image
 
+from .limits import check_image
 from .odgt import OdgtFormatError, check_inside_image, is_ignore, load_odgt_lines
 
 BOX_KEYS = ("fbox", "vbox", "hbox")
@@ -75,12 +77,18 @@ class CrowdHumanOdgtDataset(CrowdHumanDataset):
             if not osp.isfile(data_info["img_path"]):
                 fail(f"image of record {record['ID']!r} not found: {data_info['img_path']}")
             if "width" in record and "height" in record:
-                width, height = record["width"], record["height"]
+                given = record["width"], record["height"]
             elif record["ID"] in id_hw:
-                height, width = id_hw[record["ID"]]
+                given = tuple(reversed(id_hw[record["ID"]]))
             else:
-                with Image.open(data_info["img_path"]) as image:
-                    width, height = image.size
+                given = None
+            # the header of every image: an empty, unreadable or huge one is an error naming file
+            # and line, before anything decodes it
+            try:
+                header = check_image(data_info["img_path"], f"{self.ann_file}:{line}")
+            except ValueError as exc:
+                raise OdgtFormatError(self.ann_file, line, str(exc).split(": ", 1)[1]) from None
+            width, height = given or header
             check_inside_image(record, width, height, fail)
             data_info["height"], data_info["width"] = height, width
             data_list.append(data_info)

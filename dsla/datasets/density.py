@@ -36,18 +36,30 @@ from .odgt import is_ignore, load_odgt, record_boxes
 IOU_THRESHOLD = 0.5
 
 
+PAIRS_CHUNK = 1 << 22  # IoU entries computed at once: the memory of one image is O(n) for large n, not O(n²)
+
+
 def overlapping_pairs(boxes_xyxy: np.ndarray, threshold: float = IOU_THRESHOLD) -> int:
-    """Number of unordered pairs of boxes ``(n, 4)`` (x1, y1, x2, y2) with IoU > ``threshold``."""
+    """Number of unordered pairs of boxes ``(n, 4)`` (x1, y1, x2, y2) with IoU > ``threshold``.
+
+    Rows are compared in chunks of at most ``PAIRS_CHUNK`` IoU entries, so millions of boxes in
+    one image take time, not terabytes."""
     n = len(boxes_xyxy)
     if n < 2:
         return 0
     b = np.asarray(boxes_xyxy, dtype=np.float64)
-    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])                    # (n,)
-    wh = np.clip(np.minimum(b[:, None, 2:], b[None, :, 2:])
-                 - np.maximum(b[:, None, :2], b[None, :, :2]), 0, None)  # (n, n, 2)
-    inter = wh[..., 0] * wh[..., 1]                                      # (n, n)
-    iou = inter / (area[:, None] + area[None, :] - inter)                # (n, n)
-    return int(np.count_nonzero(np.triu(iou > threshold, k=1)))
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])                     # (n,)
+    rows = max(1, PAIRS_CHUNK // n)
+    pairs = 0
+    for start in range(0, n - 1, rows):
+        stop = min(n, start + rows)
+        left, right = b[start:stop], b[start:]                            # rows vs every later box
+        wh = np.clip(np.minimum(left[:, None, 2:], right[None, :, 2:])
+                     - np.maximum(left[:, None, :2], right[None, :, :2]), 0, None)  # (r, m, 2)
+        inter = wh[..., 0] * wh[..., 1]
+        iou = inter / (area[start:stop, None] + area[None, start:] - inter)
+        pairs += int(np.count_nonzero(np.triu(iou > threshold, k=1)))  # column j > row i only
+    return pairs
 
 
 def _summary(num_images: int, objects: int, pairs: int) -> dict:

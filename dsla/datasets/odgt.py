@@ -26,7 +26,9 @@ starts with ``"{path}:{line}: "``):
   value is reported instead of being given either meaning;
   ``vbox``/``hbox``, when present, are 4 finite numbers (their sizes are not checked: real
   CrowdHuman has empty head boxes for people whose head is hidden);
-- when the record gives ``width``/``height``, no ``fbox`` lies entirely outside the image.
+- when the record gives ``width``/``height``, no ``fbox`` lies entirely outside the image;
+- no line is longer than ``DSLA_MAX_ANNOTATION_LINE_BYTES`` and no record has more boxes than
+  ``DSLA_MAX_BOXES_PER_IMAGE`` (:mod:`dsla.datasets.limits`); JSON nested too deeply is malformed.
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .limits import limit
 
 BOX_KEYS = ("fbox", "vbox", "hbox")
 
@@ -121,11 +125,17 @@ def load_odgt_lines(path: str | Path) -> list[tuple[int, dict]]:
         raise OdgtFormatError(path, 0, "annotation file not found")
     numbered: list[tuple[int, dict]] = []
     first_line_of: dict[str, int] = {}
+    max_line, max_boxes = limit("DSLA_MAX_ANNOTATION_LINE_BYTES"), limit("DSLA_MAX_BOXES_PER_IMAGE")
     with path.open("rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
+        line_no = 0
+        while raw := handle.readline(max_line + 1):  # a line longer than the limit is not read whole
+            line_no += 1
 
             def fail(message: str, _line: int = line_no):
                 raise OdgtFormatError(path, _line, message)
+
+            if len(raw) > max_line and not raw.endswith(b"\n"):
+                fail(f"line longer than {max_line} bytes (DSLA_MAX_ANNOTATION_LINE_BYTES): not an odgt record")
 
             if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]                          # a UTF-8 byte-order mark
@@ -140,7 +150,12 @@ def load_odgt_lines(path: str | Path) -> list[tuple[int, dict]]:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 fail(f"malformed JSON ({error.msg} at column {error.colno})")
+            except RecursionError:
+                fail("malformed JSON (nested too deeply)")
             _check_record(record, fail)
+            if len(record["gtboxes"]) > max_boxes:
+                fail(f"record {record['ID']!r} has {len(record['gtboxes'])} boxes, more than the limit "
+                     f"{max_boxes} (DSLA_MAX_BOXES_PER_IMAGE; training memory grows with its square)")
             rid = record["ID"]
             if rid in first_line_of:
                 fail(f"duplicated ID {rid!r} (first seen on line {first_line_of[rid]})")

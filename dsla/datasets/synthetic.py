@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import coco_format, density, drawing, files, odgt
+from . import coco_format, density, drawing, files, limits, odgt
 from .coco_format import odgt_to_coco
 from .density import coco_density, odgt_density
 from .drawing import Drawing, occluder, paint, person, random_colour, shade, shape
@@ -371,7 +371,7 @@ def output_files(out_dir: Path) -> list[Path]:
 # The project modules whose code shapes the generated files: this one and every `dsla` module it
 # imports, transitively (tests/datasets/test_synthetic.py checks the list against the import graph
 # with the pipeline's own `CodeScope`; `dsla` may not depend on the pipeline's fingerprint helper).
-GENERATOR_MODULES = (coco_format, density, drawing, files, odgt)
+GENERATOR_MODULES = (coco_format, density, drawing, files, limits, odgt)
 
 
 def _code_digest() -> str:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .. import engine
+from ..engine import interrupts
 from ..engine.store import DONE, ResultStore
 from ..runtime.launch import LAUNCHERS
 from ..tracking.redact import redact
@@ -81,6 +82,7 @@ def register(subparsers) -> None:
 
 
 LAST_PROFILE = "last_profile"  # in STORE_DIR: the profile `pipeline run` last used in this folder
+LAST_SEEDS = "last_seeds"  # in STORE_DIR: "<profile> <seeds>", the --seeds of that run (if given)
 
 
 def last_profile(store_dir: str = STORE_DIR) -> str | None:
@@ -91,16 +93,41 @@ def last_profile(store_dir: str = STORE_DIR) -> str | None:
     return text if text in ("smoke", "tiny", "paper") else None
 
 
+def last_seeds(profile: str, store_dir: str = STORE_DIR) -> int | None:
+    """The --seeds `pipeline run` last used here with `profile`, if it gave one."""
+    try:
+        name, seeds = (Path(store_dir) / LAST_SEEDS).read_text().split()
+        return int(seeds) if name == profile and int(seeds) > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def remember_run(args, store_dir: str = STORE_DIR) -> None:
+    """What `status` and `report` default to afterwards: this run's profile and seeds."""
+    Path(store_dir).mkdir(parents=True, exist_ok=True)
+    (Path(store_dir) / LAST_PROFILE).write_text(args.profile + "\n")
+    seeds = Path(store_dir) / LAST_SEEDS
+    if args.seeds is None:
+        seeds.unlink(missing_ok=True)
+    else:
+        seeds.write_text(f"{args.profile} {args.seeds}\n")
+
+
 def _choose_profile(args, command: str) -> str:
-    """`run` defaults to tiny; `status` and `report` to the profile last run here. Returns a line
-    naming the profile and why it is the one."""
+    """`run` defaults to tiny; `status` and `report` to the profile (and --seeds) last run here.
+    Returns a line naming the profile and seeds and why they are the ones."""
     if args.profile is not None:
-        return f"profile {args.profile} (--profile)"
-    last = last_profile() if command != "run" else None
-    args.profile = last or "tiny"
-    why = ("the profile `pipeline run` last used in this folder" if last else
-           "the default" + ("" if command == "run" else ": nothing has run in this folder"))
-    return f"profile {args.profile} ({why}; choose another with --profile)"
+        line = f"profile {args.profile} (--profile)"
+    else:
+        last = last_profile() if command != "run" else None
+        args.profile = last or "tiny"
+        why = ("the profile `pipeline run` last used in this folder" if last else
+               "the default" + ("" if command == "run" else ": nothing has run in this folder"))
+        line = f"profile {args.profile} ({why}; choose another with --profile)"
+    if command != "run" and args.seeds is None and (seeds := last_seeds(args.profile)) is not None:
+        args.seeds = seeds
+        line += f", {seeds} seeds (the --seeds `pipeline run` last used with it here; choose with --seeds)"
+    return line
 
 
 def _pipeline(args):
@@ -187,20 +214,23 @@ def run_command(args) -> int:
         print(f"pipeline run: {exc}", file=sys.stderr)
         return 2
     tracker = Tracker(uri, args.profile)
-    Path(STORE_DIR).mkdir(parents=True, exist_ok=True)
-    (Path(STORE_DIR) / LAST_PROFILE).write_text(args.profile + "\n")
+    remember_run(args)
     settings = {"launcher": args.launcher, "nproc": args.nproc, "progress": not args.no_progress,
                 "quiet": not args.verbose,
                 "threads": max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None,
                 "report_dir": str(_report_dir(args)), **launcher_settings}
     started = time.time()
+    interrupts.install_sigterm()  # `kill`/Slurm's SIGTERM stops the workers and launched jobs as Ctrl-C does
     try:
         report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,
-                            settings=settings, listener=_progress(items, enabled=not args.no_progress))
+                            settings=settings, listener=_progress(items, enabled=not args.no_progress, jobs=args.jobs))
     except KeyboardInterrupt:
-        print("\npipeline run: interrupted; nothing was recorded as failed, an interrupted training resumes "
-              "from its last checkpoint: run the same command to go on", file=sys.stderr)
-        return 130
+        signal_name = interrupts.last_signal()
+        how = "terminated (SIGTERM)" if signal_name == "SIGTERM" else "interrupted"
+        print(f"\npipeline run: {how}; its worker processes and launched jobs were stopped, nothing was recorded "
+              "as failed, an interrupted training resumes from its last checkpoint: run the same command to go on",
+              file=sys.stderr)
+        return 143 if signal_name == "SIGTERM" else 130
     _render(args, pipeline, store, uri, tracker.commit)
     _summary(report, time.time() - started, _report_dir(args), uri)
     return 0 if report.ok else 1
@@ -245,59 +275,44 @@ def _unwritable(folders: list[Path]) -> str | None:
     return None
 
 
-# Rough relative cost of one execution of each stage, for the ETA of the stages bar (tiny profile,
-# 2 cores: a training takes minutes, an evaluation tens of seconds, a table or the report well
-# under a second); unknown stages count as a table.
-STAGE_WEIGHTS = {"train": 100.0, "evaluate": 10.0, "prepare": 5.0, "complexity": 5.0, "qualitative": 5.0}
-LIGHT_STAGE = 0.1
+def _progress(items, enabled: bool, jobs: int = 1):
+    """The stages line (`pipeline.runtime.stage_progress`): finished stages printed above it, an
+    ETA from the costs measured in this run (a running training's epochs so far). Nothing to run
+    (all cached): no line at all. Off (`--no-progress`): only the finished stages."""
+    todo = [i.node for i in items if i.action == "run"]
 
+    def finished_line(node, outcome) -> str:
+        detail = f" ({redact(outcome.error)})" if outcome.error else ""
+        return f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}"
 
-def stage_weight(node) -> float:
-    return STAGE_WEIGHTS.get(node.stage.name, LIGHT_STAGE)
-
-
-def _progress(items, enabled: bool):
-    """A bar over the stages that will run, advancing by each stage's weight (`STAGE_WEIGHTS`), so
-    its ETA counts a training as a training; finished stages are printed above it. Nothing to run
-    (all cached): no bar at all."""
-    todo = [i for i in items if i.action == "run"]
     if not enabled or not todo:
         def report_only(event, node, outcome):
             if event == "wait":
                 print(f"{outcome.error}", file=sys.stderr, flush=True)
             elif event == "finish" and outcome.status != engine.CACHED:
-                detail = f" ({redact(outcome.error)})" if outcome.error else ""
-                print(f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}", file=sys.stderr)
+                print(finished_line(node, outcome), file=sys.stderr)
         return report_only
-    from tqdm import tqdm
-    total = sum(stage_weight(i.node) for i in todo)
-    bar = tqdm(total=total, desc="stages", dynamic_ncols=True,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
-    state = {"finished": 0, "running": []}
+    from ..runtime.stage_progress import StageProgress
 
-    def show():
-        bar.set_postfix_str(f"{state['finished']}/{len(todo)} done" +
-                            (f", running {', '.join(state['running'])}" if state["running"] else ""))
+    def epochs(node):
+        if node.stage.name != "train":
+            return None
+        from ..stages.train import resume_point
+        return resume_point(Path(WORK_DIR) / node.key)
+
+    progress = StageProgress(todo, kind=lambda node: node.stage.name, jobs=jobs, epochs=epochs)
+    remaining = set(todo)
 
     def listener(event, node, outcome):
-        if bar.disable:
-            return
         if event == "start":
-            state["running"].append(node.name)
-            show()
-        elif event == "wait":  # another pipeline process holds the node: say so, even without a bar
+            progress.start(node)
+        elif event == "wait":  # another pipeline process holds the node: say so
             print(f"{outcome.error}", file=sys.stderr, flush=True)
-            return
         elif outcome.status != engine.CACHED:
-            if node.name in state["running"]:
-                state["running"].remove(node.name)
-            state["finished"] += 1
-            bar.update(stage_weight(node))
-            show()
-            detail = f" ({redact(outcome.error)})" if outcome.error else ""
-            bar.write(f"{outcome.status:7} {node.name} {outcome.seconds:.0f}s{detail}", file=sys.stderr)
-        if state["finished"] == len(todo):
-            bar.close()
+            progress.finish(node, finished_line(node, outcome), ran=outcome.status == engine.DONE)
+            remaining.discard(node)
+            if not remaining:
+                progress.close()
     return listener
 
 
@@ -311,14 +326,24 @@ def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
 
     stale: list[str] = []
 
+    def usable(node, key, record):
+        """A record of the wrong shape (its stage's check says what it lacks) is left out of the
+        report with one line naming its file, never a KeyError; `pipeline run` runs it again."""
+        problem = node.stage.check(record.result) if node.stage.check is not None else None
+        if problem:
+            print(f"pipeline: {store.result_path(key)}: {node.name}: {problem}; left out of the report",
+                  file=sys.stderr)
+            return None
+        return record.result
+
     def result(node):
         record = store.load(node.key)
         if record.status == DONE:
-            return record.result
+            return usable(node, node.key, record)
         last = store.last_run_of(node.name)
         if last and last["status"] == DONE and (old := store.load(last["key"])).status == DONE:
             stale.append(node.name)
-            return old.result
+            return usable(node, last["key"], old)
         return None
 
     tables = {name: result(pipeline.table(name)) for name in pipeline.tables}

@@ -13,7 +13,12 @@ e.g. with `_base_` pointing at a project config). `--cfg-options` are mmdet's (s
 `tools/train.py`). The run is one node of the pipeline's `train` stage:
 - its key hashes the config and its `_base_` files, the options, the seed, the code and the data
   (the annotation files of the config's own data roots, or the profile's prepared data), so the
-  same command again reuses the result, and a killed run resumes from its last checkpoint;
+  same command again reuses the result, and a killed run resumes from its last checkpoint; with
+  `--profile P`, a project config of P's folder (options that set method knobs only) is the very
+  training node of `pipeline run --profile P`: one key, one cache, one work dir;
+- before it starts it says in one line what data it trains on (without `--profile`: the
+  annotation file and how many images it lists; a smoke config alone reads the full synthetic set);
+- the knob rules of `pipeline run` apply (K >= 1, T^min <= T^max, ranges): exit 2, one line;
 - it is an MLflow run (experiment `dsla/<profile>/<dataset>`; the profile is `--profile`, else
   the project config's profile, else `custom`) with the knobs as params and the
   per-epoch curves, like the runs of `pipeline run`.
@@ -25,6 +30,7 @@ import sys
 import time
 
 from ..runtime.launch import LAUNCHERS
+from ..tracking.redact import redact
 from .run import STORE_DIR, WORK_DIR
 
 
@@ -68,6 +74,7 @@ def parse_cfg_options(pairs: list[str]) -> dict:
 
 def train_command(args) -> int:
     from .. import engine
+    from ..engine import interrupts
     from ..engine.store import ResultStore
     from ..graph import config_training
 
@@ -75,8 +82,14 @@ def train_command(args) -> int:
         node = config_training(args.config, seed=args.seed, cfg_options=parse_cfg_options(args.cfg_options),
                                profile=args.profile, data_root=args.data_root)
     except (ValueError, FileNotFoundError, KeyError, SyntaxError) as exc:
-        print(f"pipeline train: {exc}", file=sys.stderr)
+        print(f"pipeline train: {redact(exc)}", file=sys.stderr)
         return 2
+    if "prepared" in node.inputs:
+        print(f"{node.name}: on the data `pipeline run --profile {args.profile}` prepares "
+              f"({node.inputs['prepared'].name}); shares the pipeline's cache for the same training", flush=True)
+    else:
+        from ..graph import data_line
+        print(f"{node.name}: {data_line(args.config)}", flush=True)
     store = ResultStore(STORE_DIR)
     if args.dry_run:
         for item in engine.plan([node], store):
@@ -87,17 +100,25 @@ def train_command(args) -> int:
     try:
         check_reachable(uri)
     except TrackingUnavailable as exc:
-        print(f"pipeline train: {exc}", file=sys.stderr)
+        print(f"pipeline train: {redact(exc)}", file=sys.stderr)
         return 2
     tracker = Tracker(uri, node.params["profile"])
     settings = {"launcher": args.launcher, "nproc": args.nproc, "gpus": args.gpus, "partition": args.slurm_partition,
                 "progress": not args.no_progress, "quiet": not args.verbose}
     started = time.time()
-    report = engine.run([node], store, work_root=WORK_DIR, tracker=tracker, settings=settings)
+    interrupts.install_sigterm()
+    try:
+        report = engine.run([node], store, work_root=WORK_DIR, tracker=tracker, settings=settings)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): one line, not mmengine's traceback
+        terminated = interrupts.last_signal() == "SIGTERM"
+        print(f"\npipeline train: {'terminated (SIGTERM)' if terminated else 'interrupted'}; nothing was recorded "
+              "as failed, the training resumes from its last checkpoint: run the same command to go on",
+              file=sys.stderr)
+        return 143 if terminated else 130
     outcome = report.outcomes[node.key]
     if outcome.result is None:
         failed = [o for o in report.outcomes.values() if o.error]
-        print(f"pipeline train: {node.name}: {outcome.status}: {(failed or [outcome])[0].error}", file=sys.stderr)
+        print(f"pipeline train: {node.name}: {outcome.status}: {redact((failed or [outcome])[0].error)}", file=sys.stderr)
         return 1
     result = outcome.result
     final = {k: v for k, v in result["final"].items() if k != "epoch"}
@@ -105,5 +126,6 @@ def train_command(args) -> int:
     print(f"{node.name}: {how}; {len(result['epochs'])} epochs; last validation: "
           + ", ".join(f"{k} {v:.4f}" for k, v in final.items()) + " (fractions)")
     print(f"work dir:   {result['work_dir']}\ncheckpoint: {result['checkpoint']}")
-    print(f"MLflow:     run {result.get('run_id')} in {uri} (experiment dsla/{node.params['profile']}/{node.params['dataset']})")
+    experiment = f"dsla/{node.params['profile']}/{node.params['dataset']}"
+    print(f"MLflow:     run {result.get('run_id')} in {redact(uri)} (experiment {experiment})")
     return 0

@@ -13,6 +13,8 @@ code; the engine itself knows nothing about MLflow. A stage raising `Stopped` en
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import traceback
 from collections import deque
@@ -81,7 +83,11 @@ def load_record(node: Node, store: ResultStore) -> Record:
     """The store's record of `node`; a done one its stage's `check` rejects counts as incomplete."""
     record = store.load(node.key)
     if record.status == DONE and node.stage.check is not None:
-        problem = node.stage.check(record.result)
+        try:
+            problem = node.stage.check(record.result)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # valid JSON of the wrong shape
+            missing = f"lacks {exc}" if isinstance(exc, KeyError) else f"is malformed ({type(exc).__name__}: {exc})"
+            problem = f"{store.result_path(node.key)}: the recorded result {missing}"
         if problem:
             return Record(INCOMPLETE, {"error": problem})
     return record
@@ -112,7 +118,8 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
         ctx.run_id = record["run_id"] = hooks.before_node(node, ctx)
         try:
             try:
-                returned = node.stage.func(ctx, **node.params, **inputs)
+                with store.holding(key):  # renews the claim: processes elsewhere see it is alive
+                    returned = node.stage.func(ctx, **node.params, **inputs)
             except Exception as exc:  # Ctrl-C that a library re-raised as its own error
                 interrupts.reraise_if_interrupted(exc, began)
                 raise
@@ -216,10 +223,26 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                         interrupts.reraise_if_interrupted(exc, started_run)
                         record = {"status": FAILED, "error": f"worker process failed: {type(exc).__name__}: {exc}"}
                     finish(from_record(node, record, seconds))
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the workers stop too (they resume later), none left orphaned
+        if pool is not None:
+            _interrupt_workers(pool)
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def _interrupt_workers(pool: ProcessPoolExecutor) -> None:
+    """Send SIGINT to the pool's worker processes: a stage running there stops as on Ctrl-C
+    (nothing recorded, its launched srun/torchrun terminated, its training resumable). A SIGTERM
+    reaches only the main process, and Ctrl-C in a terminal reaches them already (harmless twice)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGINT)
+        except (OSError, ValueError):
+            pass
 
 
 def wait_while_running(node: Node, store: ResultStore, notify: Callable, poll: float = 1.0,

@@ -13,13 +13,28 @@ import signal
 import threading
 import time
 
-_received_at: float | None = None  # time.monotonic() of the last SIGINT
+_received_at: float | None = None  # time.monotonic() of the last SIGINT (or SIGTERM, see `install_sigterm`)
+_signal_name: str | None = None  # "SIGINT" or "SIGTERM": the last one received
 
 
 def _on_sigint(signum, frame) -> None:
-    global _received_at
+    global _received_at, _signal_name
     _received_at = time.monotonic()
+    _signal_name = signal.Signals(signum).name
     raise KeyboardInterrupt
+
+
+def install_sigterm() -> None:
+    """Make SIGTERM (what `kill` and Slurm send) stop this process as Ctrl-C does: the run's
+    `finally` blocks run, so worker processes are stopped and launched jobs cancelled, instead of
+    the process vanishing with its workers orphaned (main thread only)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigint)
+
+
+def last_signal() -> str | None:
+    """The name of the last stopping signal this process received ("SIGINT", "SIGTERM"), if any."""
+    return _signal_name
 
 
 def install() -> None:

@@ -10,10 +10,13 @@ Beside the records, `<root>/index/<node>.json` remembers the last key each node 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +90,9 @@ class ResultStore:
         path = self.result_path(key)
         if not path.exists():
             running = self.running_path(key)
-            pid = _read_pid(running) if running.exists() else None
-            if _other_process_alive(pid):
-                return Record(RUNNING, {"pid": pid})
+            marker = _read_marker(running) if running.exists() else None
+            if _holder_alive(marker):
+                return Record(RUNNING, {"pid": marker["pid"], "where": marker.get("where")})
             return Record(MISSING, {})
         try:
             data = json.loads(path.read_text())
@@ -108,27 +111,50 @@ class ResultStore:
         The marker `<key>/running.json` is written to a private file and hard-linked into place,
         which fails if the marker exists, so of two processes checking the same stage at the same
         moment exactly one wins. A marker whose process is dead (killed) is stale: removed, and
-        the claim tried again."""
+        the claim tried again. The marker says where its pid lives (`WHERE`: host and PID
+        namespace); one from elsewhere is alive while it is renewed (`holding`, within
+        `LEASE_SECONDS`)."""
         path = self.running_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         mine = path.with_name(f"running.{os.getpid()}.{time.time_ns()}.tmp")
-        write_json_atomic(mine, {"pid": os.getpid()})
+        write_json_atomic(mine, {"pid": os.getpid(), "where": WHERE})
         try:
             for _ in range(10):
                 try:
                     os.link(mine, path)
                     return None
                 except FileExistsError:
-                    pid = _read_pid(path)
-                    if pid == os.getpid():
+                    marker = _read_marker(path)
+                    if marker is not None and marker["pid"] == os.getpid() and marker.get("where", WHERE) == WHERE:
                         return None
-                    if _other_process_alive(pid):
-                        return pid
-                    if _read_pid(path) == pid:  # still the dead process's marker: set it aside
+                    if _holder_alive(marker):
+                        return marker["pid"]
+                    if _read_marker(path) == marker:  # still the dead (or lapsed) holder's marker: set it aside
                         path.unlink(missing_ok=True)
             raise RuntimeError(f"{path}: could not claim the stage (its marker keeps changing)")
         finally:
             mine.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def holding(self, key: str, every: float | None = None):
+        """While the block runs, renew this process's claim on `key` every `every` seconds (its
+        marker's mtime): a process on another host or in another PID namespace cannot check our
+        pid, so it takes a marker renewed within `LEASE_SECONDS` for a live holder."""
+        every = every or HEARTBEAT_SECONDS
+        stop = threading.Event()
+
+        def renew():
+            while not stop.wait(every):
+                with contextlib.suppress(OSError):
+                    os.utime(self.running_path(key))
+
+        thread = threading.Thread(target=renew, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def save(self, key: str, record: dict[str, Any]) -> None:
         """Record a finished (done, failed or stopped) stage under `key`, and index it by node name."""
@@ -150,11 +176,37 @@ class ResultStore:
             return None
 
 
-def _read_pid(path: Path) -> int | None:
+def _pid_namespace() -> str:
     try:
-        return int(json.loads(path.read_text())["pid"])
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+# Where a pid means something: this host and PID namespace. A marker written elsewhere (another
+# login node sharing the folder, a container) is judged by its lease, not by `kill(pid, 0)`.
+WHERE = f"{socket.gethostname()}/{_pid_namespace()}"
+HEARTBEAT_SECONDS = 30.0  # a running stage renews its marker this often (`ResultStore.holding`)
+LEASE_SECONDS = 300.0  # a marker from elsewhere not renewed for this long is a dead holder's
+
+
+def _read_marker(path: Path) -> dict | None:
+    """`{"pid", "where", "mtime"}` of a running marker, or None if unreadable."""
+    try:
+        data = json.loads(path.read_text())
+        return {"pid": int(data["pid"]), "where": data.get("where"), "mtime": path.stat().st_mtime}
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
+
+
+def _holder_alive(marker: dict | None) -> bool:
+    """Whether the process of a running marker still holds it: on this host and PID namespace, a
+    live pid other than ours; elsewhere, a marker renewed within the lease."""
+    if marker is None:
+        return False
+    if marker.get("where") not in (None, WHERE):
+        return time.time() - marker["mtime"] < LEASE_SECONDS
+    return _other_process_alive(marker["pid"])
 
 
 def _other_process_alive(pid: int | None) -> bool:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import asdict, dataclass
 
@@ -85,11 +86,20 @@ class Claim:
     verdict: str  # supported / not resolved / contradicted
     why: str  # the rule's reading of the numbers
 
+    def unit(self) -> str:
+        """The effect's unit, from what is compared: percentage points of a metric, epochs, or %."""
+        if self.measure.rstrip().endswith("%"):
+            return "%"
+        if "epochs" in self.measure:
+            return "epochs"
+        return "points" if re.search(r"\b(AP|AP50|AP75|MR2|JI|Recall)\(", self.measure) else ""
+
     def ours(self) -> str:
         if self.effect is None:
             return "no result"
+        unit = f" {self.unit()}" if self.unit() else ""
         interval = f" [{self.low:+.2f}, {self.high:+.2f}]" if self.low is not None else ""
-        return f"{self.effect:+.2f}{interval}, n={self.n}"
+        return f"{self.effect:+.2f}{unit}{interval}, n={self.n}"
 
 
 def decide(low: float | None, high: float | None) -> str:

@@ -8,6 +8,7 @@ and LaTeX show `mean ± std`. Paper rows come from `reports/paper/<table>.csv`.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -123,14 +124,22 @@ DECIMALS = {"AP": 2, "AP50": 2, "AP75": 2, "MR2": 2, "JI": 2, "Recall": 2,
 DEFAULT_DECIMALS = 3
 
 
-def decimals(column: str) -> int:
-    """"AP (ours)" and "ΔAP vs baseline (paired)" are shown like "AP"."""
+SETTINGS = ("K", "t_min", "t_max", "S", "lambda_o2o", "lambda_sla", "T^min", "T^max")  # a row's knob: as in its id
+
+
+def decimals(column: str) -> int | None:
+    """"AP (ours)" and "ΔAP vs baseline (paired)" are shown like "AP"; a knob column (`t_min`)
+    None: its values as the row ids write them (0.4, not 0.400)."""
+    if column in SETTINGS:
+        return None
     return DECIMALS.get(column.split(" (")[0].lstrip("Δ").split(" vs ")[0], DEFAULT_DECIMALS)
 
 
 def _cell(value, std=None, places: int = DEFAULT_DECIMALS, signed: bool = False) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "–"
+    if isinstance(value, float) and places is None:
+        return f"{value:g}"
     if isinstance(value, float):
         text = f"{value:+.{places}f}" if signed else f"{value:.{places}f}"
         if std is not None and not math.isnan(std):
@@ -167,10 +176,24 @@ def write_table(frame: pd.DataFrame, out_dir: Path, name: str, caption: str) -> 
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub Markdown table of the frame's cells as they are (strings: see `display_frame`),
-    through pandas' `to_markdown` (tabulate); `|` inside a cell is escaped."""
-    cells = frame.astype(str).apply(lambda column: column.str.replace("|", "\\|", regex=False))
-    return cells.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+    """A compact GitHub Markdown table of the frame's cells as they are (strings: see
+    `display_frame`): cells are not padded to the widest one (a long cell made every line of a
+    table 300 columns wide); `|` inside a cell is escaped."""
+    def row(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+    lines = [row(frame.columns), "|" + "|".join("---" for _ in frame.columns) + "|"]
+    lines += [row(values) for values in frame.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def shown_paths(text: str) -> str:
+    """`text` with absolute paths shown relative to the repository (`data/...`) or the home folder
+    (`~/.cache/...`), as the report prints them: no `/root/...` in a caption."""
+    text = str(text)
+    for root, shown in ((str(REPO_ROOT), "."), (str(Path.home()), "~")):
+        if root not in ("/", ""):
+            text = re.sub(re.escape(root) + r"(?=/|\b|$)", shown, text)
+    return text
 
 
 def _latex_escape(text: str) -> str:

@@ -71,7 +71,9 @@ def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> StageR
     return StageResult(
         {"figure": figure, "panels": panels, "convergence": convergence, "reaches_baseline_final": reaches,
          "caption": spec.caption,
-         "per_seed": curves_per_seed(inputs), "lr_drop": lr_drop, "run_id": ctx.run_id},
+         "per_seed": curves_per_seed(inputs), "lr_drop": lr_drop, "run_id": ctx.run_id,
+         # the training runs behind each curve (the report links their val/AP overlaid in MLflow)
+         "train_run_ids": {name: result.get("run_id") for name, result in inputs.items() if result.get("run_id")}},
         metrics={**{f"flatten_epoch/{k}": v for k, v in convergence.items() if v},
                  **{f"reaches_baseline_final_epoch/{k}": v for k, v in reaches.items() if v}},
         artifacts={"figure": [str(png)]})

@@ -65,8 +65,9 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
                  stale: list[str] = ()) -> list[Path]:
     """Render every table and the figure that has a result; list what is missing or stale in index.md."""
     from ..report.claims import claims_json, claims_markdown, decide_claims
+    from ..report.links import Links
     from ..report.plots import plot_figure4
-    from ..report.render import display_frame, markdown, table_frame, write_table
+    from ..report.render import display_frame, markdown, shown_paths, table_frame, write_table
     from ..tracking.redact import redact
     from .table import paper_grid_ids, table_spec
 
@@ -74,19 +75,28 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
              for name in defs.tables(profile, {})}
     out_dir.mkdir(parents=True, exist_ok=True)
     files, sections, missing = [], [], []
+    links = Links(tracking_uri, profile)
     for name, spec in specs.items():
         result = tables.get(name)
         if result is None:
             missing.append(name)
             continue
-        files += write_table(table_frame(spec, result["rows"], paper_grid_ids(name)), out_dir, name, result["caption"])
-        sections.append((out_dir / f"{name}.md").read_text())
+        files += write_table(table_frame(spec, result["rows"], paper_grid_ids(name)), out_dir, name,
+                             shown_paths(result["caption"]))
+        section = (out_dir / f"{name}.md").read_text()
+        url = links.table(result)
+        if url:
+            section = section.rstrip("\n") + f"\n\n[Compare these rows in MLflow]({url})\n"
+        sections.append(section)
     figure_png, figure_caption, convergence = "figure4.png", "(Figure 4 has not been produced yet.)", ""
     if figure is not None:
         spec = defs.FIGURE4
         files.append(plot_figure4(figure["panels"], out_dir / "figure4.png", f"{spec.title} — profile {profile}",
                                   order=[dataset for dataset, _ in spec.panels], lr_drop=figure.get("lr_drop")))
-        figure_caption = figure["caption"]
+        figure_caption = shown_paths(figure["caption"])
+        url = links.figure(figure)
+        if url:
+            figure_caption += f"\n\n[Baseline vs DSLA + FS, val/AP per epoch overlaid, in MLflow]({url})"
         frame = convergence_frame(figure)
         files += write_table(frame, out_dir, "figure4_convergence",
                              "Convergence, seed-mean curves: where each curve flattens (within 1 AP of its final AP "
@@ -112,7 +122,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         claims=claims_markdown(claims, profile, figure),
         profile=profile, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=commit,
         machine=machine(),
-        tracking_uri=redact(tracking_uri), tables="\n\n".join(sections), figure_png=figure_png,
+        tracking_uri=shown_paths(redact(tracking_uri)), ui=links.base, tables="\n\n".join(sections), figure_png=figure_png,
         figure_caption=figure_caption, convergence=convergence, extras=extras,
         missing="\n\n".join(filter(None, [
             f"**Not produced yet (not run or failed): {', '.join(missing)}.**" if missing else "",

@@ -66,9 +66,9 @@ def caption(table, profile: str, seeds: int, rows: dict[str, dict]) -> str:
     counts = {r.get("n", 1) for r in rows.values() if r.get("per_seed")}
     spread = (f"mean ± std over {seeds} seeds" if seeds > 1 and counts <= {seeds} else
               f"mean ± std over the seeds in column `seeds`: {seeds} for the runs behind the paper's main claims "
-              f"(Table 4, Figure 4), one for the other grid points; Δ = difference to our baseline paired by seed"
+              f"(Table 4, Figure 4), one for the other grid points"
               if seeds > 1 else "one seed")
-    if seeds > 1 and counts <= {seeds} and "baseline" in rows:
+    if "baseline" in rows and any(r.get("n", 1) > 1 for r in rows.values()):  # when render.table_frame adds Δ
         spread += "; Δ = difference to our baseline paired by seed (mean ± std)"
     lines = [f"**{table.name.replace('table', 'Table ')}: {table.title}.**",
              f"Ours: profile `{profile}`, {spread}" + (f"; data: {'; '.join(data)}" if data else "")
@@ -112,6 +112,7 @@ def row_runs(spec, rows: dict[str, dict]) -> list[ChildRun]:
     from ..tracking import records  # what is logged: watch-only, outside the key
 
     paper = paper_frame(spec.name).set_index("id").to_dict("index")
+    baseline_trains = (rows.get(records.BASELINE_ROW) or {}).get("train_run_ids", [])
     children = []
     for row_id, row in rows.items():
         params = records.row_params(row)
@@ -122,7 +123,8 @@ def row_runs(spec, rows: dict[str, dict]) -> list[ChildRun]:
             tags={"dsla.table": spec.name, "dsla.row": row_id, "dsla.stage": "table-row",
                   "dsla.evaluate_run_ids": ",".join(evaluate_ids), "dsla.train_run_ids": ",".join(row["train_run_ids"]),
                   "mlflow.note.content": records.row_description(spec, row_id, params, metrics,
-                                                                 row["train_run_ids"], evaluate_ids)},
+                                                                 row["train_run_ids"], evaluate_ids,
+                                                                 baseline_trains)},
             params=params, metrics=metrics))
     return children
 

@@ -8,7 +8,7 @@ reports each epoch's validation AP to this trial and stops the training when the
 
 Outcomes:
 - done: `{"value": AP, "metrics": {...}, "curve": [AP per validated epoch], "curve_epochs": [those epochs],
-  "epochs_trained", "train_run_id", ...}`;
+  "epochs_trained" (0 when the training was reused from the cache), "train_run_id", ...}`;
 - pruned: `optuna.TrialPruned` (the hook stopped the training: its stage ends `stopped`; its checkpoint stays,
   so the same point resumes from it if it is ever asked for again);
 - failed: `TrialError` with the failing stage's own error (e.g. the head's non-finite loss);
@@ -65,6 +65,7 @@ class TrainObjective:
         store = ResultStore(self.store_root)
         os.environ[STORAGE_ENV] = self.storage  # for the pruning hook, here and in launched workers
         settings = {**self.settings, "train_hooks": [self.hook(trial)]}
+        began = time.time()
         while True:
             try:
                 result = train_and_evaluate(sweep.profile, run, store=store, tracker=self.tracker,
@@ -85,10 +86,13 @@ class TrainObjective:
                 if not failed:  # it was busy elsewhere and has finished meanwhile
                     continue
                 raise TrialError(f"{failed[0].name}: {store.load(failed[0].key).error}") from None
-        epochs = store.load(trained.key).result["epochs"]
+        train_record = store.load(trained.key).data
+        epochs = train_record["result"]["epochs"]
+        # a training recorded before this trial began was reused (a table's, another trial's): it cost nothing
+        cached = train_record.get("started", began) < began
         return {"value": result["metrics"]["AP"], "metrics": result["metrics"], "data": result.get("data", ""),
                 "curve": [e["AP"] for e in epochs if "AP" in e], "train_run_id": result.get("train_run_id"),
                 "curve_epochs": [e["epoch"] for e in epochs if "AP" in e],
                 # epochs trained, not validations: a grid point validates as its table row (maybe only at its end)
-                "epochs_trained": epochs[-1]["epoch"],
+                "epochs_trained": 0 if cached else epochs[-1]["epoch"],
                 "evaluate_run_id": result.get("run_id")}

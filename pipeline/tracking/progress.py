@@ -21,8 +21,10 @@ class EpochProgressHook(Hook):
     @master_only
     def before_train(self, runner) -> None:
         from tqdm import tqdm
+        # disable=None: no bar when stderr is not a terminal (a file or a pipe gets no `\r` lines;
+        # the stages line of `pipeline run` says when each training ends)
         self._bar = tqdm(total=runner.max_epochs, initial=runner.epoch, desc=self.description,
-                         unit="epoch", leave=False, dynamic_ncols=True)
+                         unit="epoch", leave=False, dynamic_ncols=True, disable=None)
 
     @master_only
     def after_train_epoch(self, runner) -> None:

@@ -121,14 +121,37 @@ def run_link(run_id: str, label: str) -> str:
     return f"[{label}](#/runs/{run_id}?workflowType=machine_learning)"
 
 
-def metric_link(run_ids: list[str], metric: str, label: str) -> str:
-    """A link to MLflow's chart of `metric` per step (epoch) for `run_ids`, overlaid."""
-    runs = urllib.parse.quote(json.dumps(run_ids, separators=(",", ":")))
-    return f"[{label}](#/metric?runs={runs}&metric={urllib.parse.quote(json.dumps(metric))}&workflowType=machine_learning)"
+# Stands for the experiment id in a run description written before the run exists (a table
+# row's): `Tracker.child_run` puts the id of the experiment it logs into in its place.
+EXPERIMENT = "__dsla_experiment__"  # URL-safe: it stays as it is inside an encoded link
+
+
+def _json_list(values) -> str:
+    return urllib.parse.quote(json.dumps([str(v) for v in values], separators=(",", ":")))
+
+
+def metric_url(run_ids: list[str], metric: str, experiment_ids: list[str] = (EXPERIMENT,)) -> str:
+    """MLflow's chart of `metric` per step (epoch) for `run_ids`, overlaid — relative to the UI's
+    address. MLflow's metric page needs `experiments=` (without it: "undefined" is not valid JSON)."""
+    return (f"#/metric?runs={_json_list(run_ids)}&metric={urllib.parse.quote(json.dumps(metric))}"
+            f"&experiments={_json_list(experiment_ids)}&plot_metric_keys={_json_list([metric])}"
+            f"&x_axis=step&y_axis_scale=linear&line_smoothness=1&show_point=true&workflowType=machine_learning")
+
+
+def compare_url(run_ids: list[str], experiment_ids: list[str] = (EXPERIMENT,)) -> str:
+    """MLflow's comparison page of `run_ids` (params, metrics side by side), relative to the UI."""
+    return (f"#/compare-runs?runs={_json_list(run_ids)}&experiments={_json_list(experiment_ids)}"
+            "&workflowType=machine_learning")
+
+
+def metric_link(run_ids: list[str], metric: str, label: str, experiment_ids: list[str] = (EXPERIMENT,)) -> str:
+    """A Markdown link to MLflow's chart of `metric` per epoch for `run_ids`, overlaid."""
+    return f"[{label}]({metric_url(run_ids, metric, experiment_ids)})"
 
 
 def row_description(table, row_id: str, params: Mapping[str, str], metrics: Mapping[str, float],
-                    train_run_ids: list[str], evaluate_run_ids: list[str]) -> str:
+                    train_run_ids: list[str], evaluate_run_ids: list[str],
+                    baseline_train_run_ids: list[str] = ()) -> str:
     """The row run's Markdown description (`mlflow.note.content`): what the row is, its numbers
     beside the paper's, and links to the training runs and their curves."""
     title = table.name.replace("table", "Table ")
@@ -154,9 +177,11 @@ def row_description(table, row_id: str, params: Mapping[str, str], metrics: Mapp
     if train_run_ids:
         links = ", ".join(run_link(rid, f"training {i}" if len(train_run_ids) > 1 else "training run")
                           for i, rid in enumerate(train_run_ids))
-        lines += ["", f"Trained by: {links}; its curves: "
-                  + metric_link(train_run_ids, "val/AP", "validation AP per epoch") + ", "
-                  + metric_link(train_run_ids, "train/loss", "training loss") + "."]
+        others = [rid for rid in baseline_train_run_ids if rid not in train_run_ids]
+        versus = (" beside the baseline's" if others else "")
+        lines += ["", f"Trained by: {links}; its curves{versus}: "
+                  + metric_link([*others, *train_run_ids], "val/AP", "validation AP per epoch") + ", "
+                  + metric_link([*others, *train_run_ids], "train/loss", "training loss") + "."]
     if evaluate_run_ids:
         lines.append("Evaluated by: " + ", ".join(run_link(rid, f"evaluation {i}")
                                                     for i, rid in enumerate(evaluate_run_ids)) + ".")
@@ -173,7 +198,8 @@ def experiment_description(profile: str, dataset: str | None) -> str:
             "with what differs first. A table is its stage's run with one child run per row: every knob as a "
             "param (FS, DSLA, K, t_max, t_min, S, λ), ours / the paper's / the difference to the baseline as "
             "metrics. Metrics named AP, MR2, JI, Recall, AP50, AP75 are fractions. To compare a table's rows: "
-            "filter `tags.dsla.table = 'table4'`, select the rows, Compare.")
+            "open its parent run (named `table4 · <profile> · <seeds> · <commit> · <time>`, the newest first) and "
+            "follow *Compare the rows* in its description, or the link beside the table in the report (one click).")
 
 
 def dataset_input(dataset: str, profile: str, *, prepared: Mapping | None = None, data: Mapping | None = None) -> dict:

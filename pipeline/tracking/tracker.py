@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -160,6 +161,35 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def owner_tags() -> dict[str, str]:
+    """Who runs an execution: host, process and results folder, so that only its own folder ends
+    a run whose process died (two folders sharing one store must not end each other's live runs)."""
+    import socket
+    return {"dsla.host": socket.gethostname(), "dsla.pid": str(os.getpid()), "dsla.folder": str(Path.cwd().resolve())}
+
+
+def abandoned(tags: Mapping[str, str]) -> bool:
+    """Whether a RUNNING run with these tags was left by a dead process of this folder on this host
+    (a run without owner tags, from an older version, counts as abandoned)."""
+    mine = owner_tags()
+    if tags.get("dsla.folder", mine["dsla.folder"]) != mine["dsla.folder"] or \
+            tags.get("dsla.host", mine["dsla.host"]) != mine["dsla.host"]:
+        return False
+    try:
+        pid = int(tags.get("dsla.pid", "0"))
+    except ValueError:
+        return True
+    if pid <= 0 or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Tracker(NodeHooks):
     """Creates and finishes the MLflow runs of stage executions (picklable: holds only settings)."""
 
@@ -218,6 +248,16 @@ class Tracker(NodeHooks):
             self.client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in flat_params(params).items()])
         return run.info.run_id
 
+    def parent_run_name(self, node, name: str) -> str:
+        """A table's, the figure's or the report's run: its name says profile, seeds, commit and
+        time, so re-runs of `table4` are told apart (and sorted) in MLflow's run list."""
+        if node.stage.name not in ("table", "figure", "report"):
+            return name
+        seeds = node.params.get("seeds")
+        parts = [name, self.profile, f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds else "",
+                 (self.commit or "")[:7], time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())]
+        return " · ".join(p for p in parts if p)
+
     # --- the engine's node hooks (pipeline.engine.NodeHooks): one MLflow run per execution -------
     def before_node(self, node, ctx) -> str:
         """Start the execution's run (named with what differs first, `records.run_name`; its params,
@@ -225,8 +265,9 @@ class Tracker(NodeHooks):
         from .records import run_name
 
         self.end_abandoned_runs(ctx.key, node.params.get("dataset"))
-        return self.start_run(run_name(node), node.params.get("dataset"),
-                              tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name},
+        return self.start_run(self.parent_run_name(node, run_name(node)), node.params.get("dataset"),
+                              tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name,
+                                    **owner_tags()},
                               params={"profile": self.profile, **node.params})
 
     def after_node(self, node, ctx, result) -> None:
@@ -240,10 +281,16 @@ class Tracker(NodeHooks):
             self.client.set_tag(run_id, name, str(value))
         for folder, files in result.artifacts.items():
             self.log_artifacts(run_id, list(files), folder or None)
-        for child in result.children:
-            self.child_run(run_id, child.name, dataset, tags=child.tags, params=child.params, metrics=child.metrics)
-        if result.description:
-            self.set_description(run_id, result.description)
+        children = [self.child_run(run_id, child.name, dataset, tags=child.tags, params=child.params,
+                                   metrics=child.metrics) for child in result.children]
+        description = result.description
+        if children:  # a table: one click from its parent run to its rows compared
+            from .records import compare_url
+            url = compare_url(children, [self.experiment_id(dataset)])
+            self.client.set_tag(run_id, "dsla.compare_url", url)
+            description = f"[Compare the rows]({url}) ({len(children)} runs side by side).\n\n" + description
+        if description:
+            self.set_description(run_id, description)
         for data in result.inputs:
             self.log_dataset(run_id, **data)
         for model in result.models:
@@ -271,6 +318,8 @@ class Tracker(NodeHooks):
         stale = self.client.search_runs([self.experiment_id(dataset)],
                                         filter_string=f"tags.`dsla.key` = '{key}' and attributes.status = 'RUNNING'")
         for run in stale:
+            if not abandoned(run.data.tags):  # another folder's, another host's, or its process lives
+                continue
             self.client.set_tag(run.info.run_id, "dsla.error", "killed: its process died before the stage ended")
             self.client.set_terminated(run.info.run_id, "KILLED")
 
@@ -380,6 +429,9 @@ class Tracker(NodeHooks):
     def child_run(self, parent_run_id: str, name: str, dataset: str | None, *, tags: Mapping[str, str],
                   params: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
         """A finished child run (e.g. one table row) under `parent_run_id`."""
+        from .records import EXPERIMENT
+        experiment = self.experiment_id(dataset)  # in the links its description was written with
+        tags = {k: v.replace(EXPERIMENT, experiment) if isinstance(v, str) else v for k, v in tags.items()}
         run_id = self.start_run(name, dataset, tags=tags, params=params, parent_run_id=parent_run_id)
         self.log_metrics(run_id, metrics)
         self.client.set_terminated(run_id, "FINISHED")

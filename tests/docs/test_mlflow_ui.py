@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from experiments import tables as defs
+from pipeline.report.links import Links
 from pipeline.stages.table import aggregate_rows, log_rows
 from pipeline.tracking import Tracker
 
@@ -55,7 +56,8 @@ def ui(tmp_path_factory):
         parent = tracker.start_run("table4", "crowdhuman")
         row_ids = log_rows(tracker, parent, defs.tables("smoke")["table4"], rows, "crowdhuman")
         yield {"server": server, "browser": browser, "experiment": tracker.experiment_id("crowdhuman"),
-               "rows": row_ids, "trains": trains, "out": folder}
+               "rows": row_ids, "trains": trains, "out": folder, "parent": parent, "aggregated": rows,
+               "tracker": tracker}
 
 
 def test_baseline_vs_dsla_compare_shows_flags_knobs_and_the_ap_difference_on_one_page(ui):
@@ -105,3 +107,36 @@ def test_the_row_run_describes_itself_with_a_link_to_its_training(ui):
     text = ui["browser"].page(url, wait_for=("vs baseline",))
     assert "Table 4, row dsla_fs" in text and "AP 15.00 % (paper 91.70), +5.00 vs baseline (paper +1.60)" in text
     assert "training run" in text and "validation AP per epoch" in text
+
+
+# --- the report's links: one click from index.md to a filled comparison -------------------------
+def test_the_reports_table_link_opens_its_rows_compared(ui):
+    url = Links(ui["server"].url, "smoke").table({"run_id": ui["parent"], "rows": ui["aggregated"]})
+    assert url and url.startswith(ui["server"].url + "/#/compare-runs?")
+    text = ui["browser"].page(url, wait_for=("AP_vs_baseline",), screenshot=ui["out"] / "report-table4.png",
+                              size=(1500, 2400))
+    params, metrics = compare_tables(text)
+    for row in ("baseline", "fs", "dsla", "dsla_fs"):
+        assert f"{row} · table4" in text, f"row {row} is not pre-selected"
+    assert params["FS"] == ["no", "yes", "no", "yes"] and params["DSLA"] == ["no", "no", "yes", "yes"], params
+    assert metrics["AP"] == ["0.1", "0.12", "0.13", "0.15"], metrics
+
+
+def test_the_reports_figure4_link_overlays_baseline_and_dsla_fs(ui):
+    figure = {"train_run_ids": {f"crowdhuman/{v}@seed0": ui["trains"][v] for v in ("baseline", "dsla_fs")}}
+    url = Links(ui["server"].url, "smoke").figure(figure)
+    assert url and url.startswith(ui["server"].url + "/#/metric?") and "experiments=" in url
+    text = ui["browser"].page(url, wait_for=("dsla_fs · train crowdhuman s0", "baseline · train crowdhuman s0"),
+                              screenshot=ui["out"] / "report-figure4.png")
+    assert "val/AP" in text and "Error" not in text and "not valid JSON" not in text
+
+
+def test_the_curve_link_in_a_row_description_opens_baseline_vs_the_row(ui):
+    import re
+
+    note = ui["tracker"].client.get_run(ui["rows"][-1]).data.tags["mlflow.note.content"]
+    link = re.search(r"\[validation AP per epoch\]\((#/metric\?[^)]*)\)", note).group(1)
+    assert f'experiments=%5B%22{ui["experiment"]}%22%5D' in link, link
+    text = ui["browser"].page(f"{ui['server'].url}/{link}",
+                              wait_for=("dsla_fs · train crowdhuman s0", "baseline · train crowdhuman s0"))
+    assert "not valid JSON" not in text and "Error while loading" not in text

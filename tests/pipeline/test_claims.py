@@ -235,9 +235,11 @@ def test_markdown_and_tags_show_every_claim_with_numbers():
     lines = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(lines) == len(claims)
     assert "| DSLA raises AP over the baseline | Table 4: 91.1 vs 90.1 AP (+1.0) |" in text
-    assert "+1.00 [+0.50, +1.50], n=3 | **supported** |" in text
+    assert "+1.00 points [+0.50, +1.50], n=3 | **supported** |" in text
     tags = claims_tags(claims)
-    assert tags["dsla.claim.dsla_raises_ap_over_the_baseline"] == "supported: +1.00 [+0.50, +1.50], n=3"
+    assert tags["dsla.claim.dsla_raises_ap_over_the_baseline"] == "supported: +1.00 points [+0.50, +1.50], n=3"
+    for claim in claims:  # every effect with its unit: AP points, epochs or %
+        assert claim.effect is None or claim.unit() in ("points", "epochs", "%"), (claim.measure, claim.ours())
     assert len(tags) == len(claims)
 
 

@@ -27,11 +27,28 @@ def test_more_seeds_change_the_trained_tables_only():
     assert one.table("table4").key != two.table("table4").key
 
 
-def test_a_training_weighs_more_than_a_table_and_a_cached_run_draws_no_bar(capsys):
+def test_a_cached_run_draws_no_bar(capsys):
     pipeline = Pipeline("smoke")
     train = pipeline.train(pipeline.tables["table4"].rows[0].source)
-    assert run_command.stage_weight(train) >= 100 * run_command.stage_weight(pipeline.table("table4"))
     cached = [type("Item", (), {"action": "reuse", "node": train})()]
     listener = run_command._progress(cached, enabled=True)
     listener("finish", train, type("Outcome", (), {"status": "cached"})())
     assert capsys.readouterr().err == ""
+
+
+def test_status_and_report_remember_the_last_runs_seeds(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = type("Args", (), {"profile": "smoke", "seeds": 2})()
+    run_command.remember_run(args)  # what `pipeline run table4 --profile smoke --seeds 2` records
+    assert main(["status", "table4"]) == 0
+    out = capsys.readouterr().out
+    assert "profile smoke" in out and "2 seeds (the --seeds `pipeline run` last used" in out
+    assert "seed1" in out, "the second seed's trainings are what status lists"
+    expected = {n.key for n in run_command.engine.in_order([Pipeline("smoke", seeds=2).table("table4")])}
+    listed = {line.split()[1] for line in out.splitlines() if line.startswith("missing")}
+    assert listed == expected
+    assert main(["status", "table4", "--seeds", "1"]) == 0
+    assert "seeds (the --seeds" not in capsys.readouterr().out
+    run_command.remember_run(type("Args", (), {"profile": "smoke", "seeds": None})())
+    assert main(["status", "table4"]) == 0
+    assert "seeds (the --seeds" not in capsys.readouterr().out

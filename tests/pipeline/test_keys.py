@@ -29,7 +29,7 @@ print(json.dumps({n.name: n.key for n in in_order([Pipeline(sys.argv[1]).target(
 """
 
 # Records every node of a target as done (what a finished run leaves in the store), with a
-# checkpoint the train stage's result check accepts.
+# checkpoint the train stage's result check accepts and the keys the other stages' checks require.
 RECORD_ALL = """
 import sys, time, zipfile
 from pathlib import Path
@@ -39,7 +39,8 @@ checkpoint = Path("epoch_1.pth").resolve()
 zipfile.ZipFile(checkpoint, "w").close()
 store = ResultStore(".pipeline")
 for node in in_order([Pipeline(sys.argv[1]).target(sys.argv[2])]):
-    store.save(node.key, {**node.provenance(), "status": DONE, "result": {"checkpoint": str(checkpoint)},
+    store.save(node.key, {**node.provenance(), "status": DONE, "result": {"checkpoint": str(checkpoint), "metrics": {},
+                          "rows": {}, "caption": "", "complexity": {}, "panels": {}, "files": []},
                           "started": time.time(), "finished": time.time()})
 """
 

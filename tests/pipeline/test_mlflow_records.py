@@ -70,7 +70,10 @@ def test_row_runs_are_named_row_first_and_describe_themselves_with_links(logged)
     assert "FS yes, DSLA yes" in note and "K = 6" in note
     assert "AP 15.00 % (paper 91.70), +5.00 vs baseline (paper +1.60)" in note
     assert "(#/runs/train-dsla_fs?workflowType=machine_learning)" in note
-    assert "(#/metric?runs=%5B%22train-dsla_fs%22%5D&metric=%22val/AP%22" in note
+    # the curve link overlays the baseline's training and the row's, in their experiment (MLflow's
+    # metric page fails with '"undefined" is not valid JSON' without `experiments=`)
+    assert ("(#/metric?runs=%5B%22train-baseline%22%2C%22train-dsla_fs%22%5D&metric=%22val/AP%22"
+            f"&experiments=%5B%22{experiment.experiment_id}%22%5D") in note
 
 
 def test_experiments_describe_themselves_and_open_in_the_model_training_view(logged):

@@ -2,12 +2,13 @@
 report, the results store, a work dir (dumped config, mmengine log, console.log, checkpoints), the
 MLflow artifacts or the MLflow database itself.
 
-The store is a PostgreSQL database of scripts/postgres.sh (trust authentication: the server
-ignores the password, so a sentinel password still connects). An unreachable server's error line
-hides it too.
+The store is a PostgreSQL database of scripts/postgres.sh (password authentication: the URL it
+prints holds the server's random password, which is the secret looked for). An unreachable
+server's error line hides it too.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from pipeline.runtime.launch import free_port
 
 pytestmark = pytest.mark.slow
 
-SENTINEL = "Sentinel5ecretPW"
+SENTINEL = "Sentinel5ecretPW"  # for the unreachable server, whose password is never checked
 
 
 @pytest.fixture
@@ -30,7 +31,11 @@ def database(postgres_database):
 def with_password(url: str) -> str:
     scheme, rest = url.split("://", 1)
     user, host = rest.split("@", 1)
-    return f"{scheme}://{user}:{SENTINEL}@{host}"
+    return f"{scheme}://{user.split(':')[0]}:{SENTINEL}@{host}"
+
+
+def password_of(url: str) -> str:
+    return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
 
 
 def files_holding(root: Path, needle: bytes) -> list[str]:
@@ -54,24 +59,26 @@ def database_dump(url: str) -> str:
     hostname, port = host.split(":")
     pg_dump = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"))[-1]
     done = subprocess.run([str(pg_dump), "-h", hostname, "-p", port, "-U", "postgres", db],
-                          capture_output=True, text=True, timeout=120, check=True)
+                          capture_output=True, text=True, timeout=120, check=True,
+                          env=dict(os.environ, PGPASSWORD=password_of(url)))
     return done.stdout
 
 
 def test_a_password_in_the_tracking_uri_is_in_no_file_and_no_message(tmp_path, monkeypatch, capfd, database):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    uri = with_password(database)
+    uri = database  # holds the server's password
+    secret = password_of(database)
     code = cli.main(["run", "table2", "--profile", "smoke", "--tracking-uri", uri, "--no-progress", "--jobs", "2"])
     out, err = capfd.readouterr()
     assert code == 0, err[-3000:]
     assert (tmp_path / "work_dirs").is_dir() and list(tmp_path.glob("work_dirs/*/epoch_*.pth"))
     assert (tmp_path / "reports" / "out" / "smoke" / "index.md").is_file()
     assert list(tmp_path.glob("mlruns/**/config.py")), "the MLflow artifacts are where this test looks"
-    assert SENTINEL not in out + err
-    assert files_holding(tmp_path, SENTINEL.encode()) == []
+    assert secret not in out + err
+    assert files_holding(tmp_path, secret.encode()) == []
     dump = database_dump(database)
-    assert "dsla.key" in dump and SENTINEL not in dump
+    assert "dsla.key" in dump and secret not in dump
 
 
 def test_an_unreachable_store_is_one_line_without_the_password(tmp_path, monkeypatch, capsys):
