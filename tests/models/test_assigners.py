@@ -304,8 +304,8 @@ def test_restricted_hungarian_equals_the_dense_problem_in_crowds(seed):
     docstring's exchange argument), and greedy costs more in these crowds."""
     pred, gt = crowd(num_gts=40 + 30 * seed, seed=10 + seed, num_classes=2)
     cost = MinCostAssigner().cost(pred, gt, (256, 256))
-    restricted = MinCostAssigner().assign(pred, gt, img_shape=(256, 256))
-    dense = MinCostAssigner(restrict=False).assign(pred, gt, img_shape=(256, 256))
+    restricted = MinCostAssigner(restrict=True).assign(pred, gt, img_shape=(256, 256))
+    dense = MinCostAssigner().assign(pred, gt, img_shape=(256, 256))
     greedy = MinCostAssigner(settle='greedy').assign(pred, gt, img_shape=(256, 256))
     assert matched_cost(restricted, cost) == pytest.approx(matched_cost(dense, cost), abs=1e-4)
     assert matched_cost(greedy, cost) > matched_cost(dense, cost) + 1e-3
