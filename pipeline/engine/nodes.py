@@ -1,8 +1,9 @@
 """Stages, nodes and their keys.
 
-- A `Stage` is a named plain function `func(ctx, **params, **inputs) -> dict`. With a `CodeScope`
-  its `sources` are the project files its module imports, found automatically
-  (`pipeline.engine.fingerprint`), plus every module of the packages named in `also`.
+- A `Stage` is a named plain function `func(ctx, **params, **inputs) -> StageResult`. With a
+  `CodeScope` its `sources` are the project files its module imports, found automatically
+  (`pipeline.engine.fingerprint`), plus the modules of the registered types its `configs` name,
+  plus every module of the packages named in `also`.
 - A `Node` binds a stage to JSON parameters and to upstream nodes (its inputs, by argument name).
   Its key hashes the stage's name, the content of its sources, its parameters and its upstream
   keys: changing a parameter or a source file changes this node's key and the keys of everything
@@ -31,16 +32,18 @@ class Stage:
     check: Callable[[dict], str | None] | None = None
     # Where the stage's code lives: its module's imports are followed within the scope's packages.
     code: CodeScope | None = None
-    # Packages (or modules) used without a visible import, all of whose sources count (e.g. "dsla",
-    # which training configs load through mmengine's custom_imports).
+    # Packages (or modules) used without a visible import, all of whose sources count.
     also: tuple[str, ...] = ()
+    # Glob patterns (relative to the scope's root) of the config files the stage builds from: the
+    # modules of the registered types they name (`type='DSLAHead'`) count, with what they import.
+    configs: tuple[str, ...] = ()
 
     @cached_property
     def sources(self) -> dict[str, str]:
         """`{source file relative to the project root: content digest}` this stage's key covers."""
         if self.code is None:
             return {}
-        return self.code.digests(self.func.__module__, also=self.also)
+        return self.code.digests(self.func.__module__, also=self.also, configs=self.configs)
 
     @cached_property
     def code_fingerprint(self) -> str:
