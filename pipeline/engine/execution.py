@@ -68,7 +68,12 @@ def closure(targets: Iterable[Node]) -> dict[str, Node]:
 
 
 def _graph(nodes: Mapping[str, Node]) -> TopologicalSorter:
-    return TopologicalSorter({key: {n.key for n in node.inputs.values()} for key, node in nodes.items()})
+    """The dependency graph, built in node-name order with sorted predecessors: its order (and
+    with it `status`, `--dry-run` and execution) is the same in every process, whatever
+    PYTHONHASHSEED (set iteration would tie-break by string hashes)."""
+    ordered = sorted(nodes.items(), key=lambda item: (item[1].name, item[0]))
+    return TopologicalSorter({key: sorted({n.key for n in node.inputs.values()}, key=lambda k: (nodes[k].name, k))
+                              for key, node in ordered})
 
 
 def in_order(targets: Iterable[Node]) -> list[Node]:
@@ -176,7 +181,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
 
     try:
         while graph.is_active():
-            for key in graph.get_ready():
+            for key in sorted(graph.get_ready(), key=lambda k: (nodes[k].name, k)):
                 node = nodes[key]
                 blocked = [up for up in node.inputs.values() if report.outcomes[up.key].status not in (DONE, CACHED)]
                 if blocked:
@@ -207,7 +212,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                     pending[future] = (node, time.time())
             if pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
+                for future in sorted(done, key=lambda f: pending[f][0].name):
                     node, started = pending.pop(future)
                     seconds = time.time() - started
                     try:
