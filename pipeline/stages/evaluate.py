@@ -91,7 +91,7 @@ def _numpy(value):
 def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) -> StageResult:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    limit_threads(ctx.settings)
+    limit_threads(profile)
     predictions = predict(trained["config"], trained["checkpoint"], work_dir, ctx.settings.get("quiet", True),
                           val_ann=prepared["val_ann"])
     gt = Path(prepared["data_root"]) / prepared["val_ann"]

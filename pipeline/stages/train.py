@@ -245,7 +245,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     watching = ctx.tracker.system_metrics(ctx.run_id) if ctx.run_id else contextlib.nullcontext()
     with tracking_environment(ctx.tracker.uri if ctx.tracker is not None else None), watching:
         if launcher == "none":
-            limit_threads(ctx.settings)
+            limit_threads(profile)
             use_weights_only_loading()
             register_hooks()
             from mmengine.runner import Runner
