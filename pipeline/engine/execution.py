@@ -29,7 +29,8 @@ from .nodes import Node, StageContext
 from .results import NodeHooks, StageResult, Stopped
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
 
-CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
+CACHED, SKIPPED = "cached", "skipped"
+BUSY = "busy"  # the status of a "wait" event (another process runs the stage), never a final outcome
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Outcome:
     """What happened to one node in a `run`."""
 
     node: Node
-    status: str  # CACHED, DONE, FAILED, STOPPED, SKIPPED or BUSY
+    status: str  # CACHED, DONE, FAILED, STOPPED or SKIPPED (BUSY only in a "wait" event)
     result: dict | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -52,7 +53,7 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not any(o.status in (FAILED, STOPPED, SKIPPED, BUSY) for o in self.outcomes.values())
+        return not any(o.status in (FAILED, STOPPED, SKIPPED) for o in self.outcomes.values())
 
 
 def closure(targets: Iterable[Node]) -> dict[str, Node]:

@@ -23,10 +23,10 @@ from .fingerprint import CodeScope, fingerprint
 
 @dataclass(frozen=True)
 class Stage:
-    """A unit of work: `func(ctx, **params, **inputs)` returns a JSON-serialisable dict."""
+    """A unit of work: `func(ctx, **params, **inputs)` returns a `StageResult` (or a plain dict of its values)."""
 
     name: str
-    func: Callable[..., dict]
+    func: Callable[..., Any]
     # Whether a recorded result can still be used (e.g. the files it names are intact): None if
     # so, else the reason; a rejected result counts as incomplete and the stage runs again.
     check: Callable[[dict], str | None] | None = None
