@@ -8,11 +8,19 @@
   Its key hashes the stage's name, the content of its sources, its parameters and its upstream
   keys: changing a parameter or a source file changes this node's key and the keys of everything
   downstream — and nothing else. There is no hand-kept version number.
+- Contracts are checked when a `Node` is built (so at `--dry-run`, before anything runs): its
+  parameters and inputs must bind to the stage function's signature, and an input whose producer
+  declares its result type (a dataclass: the stage's return annotation, or `Stage(returns=...)`)
+  must be of the type the consumer's parameter is annotated with. A violation is one line naming
+  the node and the parameter.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import json
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +45,57 @@ class Stage:
     # Glob patterns (relative to the scope's root) of the config files the stage builds from: the
     # modules of the registered types they name (`type='DSLAHead'`) count, with what they import.
     configs: tuple[str, ...] = ()
+    # The dataclass its result is (when the function's return annotation does not say so itself,
+    # e.g. `-> StageResult` with a typed `values`); None: a plain dict of values.
+    returns: type | None = None
+
+    @cached_property
+    def signature(self) -> inspect.Signature | None:
+        try:
+            return inspect.signature(self.func)
+        except (TypeError, ValueError):
+            return None
+
+    @cached_property
+    def annotations(self) -> dict[str, Any]:
+        """The function's resolved annotations ({} when they cannot be resolved: no type checks)."""
+        try:
+            return typing.get_type_hints(self.func)
+        except Exception:  # noqa: BLE001 - a name only importable when type checking, ...
+            return {}
+
+    @cached_property
+    def result_type(self) -> type | None:
+        """The dataclass this stage's result is, or None (a dict of values)."""
+        if self.returns is not None:
+            return self.returns
+        declared = self.annotations.get("return")
+        return declared if isinstance(declared, type) and dataclasses.is_dataclass(declared) else None
+
+    def check_binding(self, node: str, params: Mapping[str, Any], inputs: Mapping[str, "Node"]) -> None:
+        """Raises TypeError (one line naming `node` and the parameter) when `params` and `inputs`
+        do not bind to the function's signature or an input's declared type is not the one the
+        parameter is annotated with."""
+        if self.signature is not None:
+            parameters = list(self.signature.parameters.values())[1:]  # after ctx
+            named = [p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+            takes = f"stage {self.name!r} takes {', '.join(named) or 'nothing'}"
+            if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+                unknown = sorted(set(params) - set(named)) + sorted(set(inputs) - set(named))
+                if unknown:
+                    kind = "parameter" if unknown[0] in params else "input"
+                    raise TypeError(f"node {node!r}: unknown {kind} {unknown[0]!r} ({takes})")
+            try:
+                self.signature.bind(None, **params, **inputs)
+            except TypeError as exc:
+                raise TypeError(f"node {node!r}: {exc} ({takes})") from None
+        for arg, upstream in inputs.items():
+            produced, wanted = upstream.stage.result_type, self.annotations.get(arg)
+            if produced is None or not isinstance(wanted, type) or wanted in (dict, object):
+                continue
+            if not issubclass(produced, wanted):
+                raise TypeError(f"node {node!r}: input {arg!r} is a {produced.__name__} (node {upstream.name!r}, "
+                                f"stage {upstream.stage.name!r}); stage {self.name!r} expects {wanted.__name__}")
 
     @cached_property
     def sources(self) -> dict[str, str]:
@@ -61,6 +120,7 @@ class Node:
         clash = set(self.params) & set(self.inputs)
         if clash:
             raise ValueError(f"node {name!r}: names used both as parameter and input: {sorted(clash)}")
+        stage.check_binding(name, self.params, self.inputs)
         try:
             self._canonical_params = json.dumps(self.params, sort_keys=True)
         except TypeError as exc:
