@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .fingerprint import CodeScope, fingerprint
+from .results import StageResult
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class Stage:
         if self.returns is not None:
             return self.returns
         declared = self.annotations.get("return")
-        return declared if isinstance(declared, type) and dataclasses.is_dataclass(declared) else None
+        if isinstance(declared, type) and dataclasses.is_dataclass(declared) and not issubclass(declared, StageResult):
+            return declared
+        return None
 
     def check_binding(self, node: str, params: Mapping[str, Any], inputs: Mapping[str, "Node"]) -> None:
         """Raises TypeError (one line naming `node` and the parameter) when `params` and `inputs`
@@ -154,6 +157,5 @@ class StageContext:
     key: str
     node: str
     work_dir: Path  # private to this key; created on first use by the stage
-    run_id: str | None = None  # the MLflow run of this execution, when tracked
-    tracker: Any = None
+    run_id: str | None = None  # the MLflow run of this execution, when tracked (the training's curves go there)
     settings: Mapping[str, Any] = field(default_factory=dict)  # how to run (launcher, ...), not what: not in keys

@@ -139,6 +139,8 @@ def test_typed_results_are_recorded_as_json_and_handed_back_as_their_dataclass(s
     assert report.outcomes[evaluated.key].result == {"checkpoint": "/data/epoch_2.pth", "typed": True}
     assert store.load(trained.key).result == {"checkpoint": "/data/epoch_2.pth", "epochs": 2}
     assert PREPARE_T.result_type is Prepared and TRAIN_T.result_type is Trained and EVALUATE_T.result_type is None
+    # `-> StageResult` (the project's stages) and `-> dict` declare no result type: dicts go on
+    assert MEASURED.result_type is None and Stage("t", train_typed).result_type is None
 
 
 def test_a_typo_in_a_parameter_fails_when_the_node_is_built_in_one_line():
