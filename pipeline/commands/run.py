@@ -165,7 +165,7 @@ def run_command(args) -> int:
     tracker = Tracker(uri, args.profile)
     Path(STORE_DIR).mkdir(parents=True, exist_ok=True)
     (Path(STORE_DIR) / LAST_PROFILE).write_text(args.profile + "\n")
-    settings = stage_settings(args, launcher_settings)
+    settings = {**stage_settings(args, launcher_settings), "tracking_uri": uri, "commit": tracker.commit}
     started = time.time()
     try:
         report = engine.run([target], store, work_root=WORK_DIR, jobs=args.jobs, tracker=tracker,

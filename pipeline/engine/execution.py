@@ -111,7 +111,7 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
             return record.data
     began = time.monotonic()
     hooks = tracker or NodeHooks()
-    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker,
+    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key,
                        settings=dict(settings or {}))
     record: dict[str, Any] = {**node.provenance(), "started": time.time()}
     try:

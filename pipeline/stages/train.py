@@ -22,8 +22,6 @@ stage with a message and resumes like a killed run.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import zipfile
 from pathlib import Path
 
@@ -122,7 +120,7 @@ def build_config(*, config: str, data_root: str | None, overrides: dict, seed: i
     hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE))]
     if progress:
         hooks.append(dict(type="EpochProgressHook", description=description or work_dir.name))
-    if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (`tracking_environment`)
+    if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (set by the tracker while a training runs)
         hooks.append(dict(type="MLflowMetricsHook", run_id=run_id))
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
     imports = list((cfg.get("custom_imports") or {}).get("imports", []))
@@ -136,25 +134,6 @@ def register_hooks() -> None:
 
     for module in HOOK_MODULES:
         importlib.import_module(module)
-
-
-@contextlib.contextmanager
-def tracking_environment(uri: str | None):
-    """`MLFLOW_TRACKING_URI=uri` while the body runs (training in this process or a launched one):
-    the tracking URI reaches `MLflowMetricsHook` through the environment, never through the dumped
-    config, which is logged, copied into every checkpoint's meta and uploaded as an artifact."""
-    if uri is None:
-        yield
-        return
-    old = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old
 
 
 def intact_checkpoint(path: Path) -> bool:
@@ -242,18 +221,17 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     cfg.dump(str(config_file))
 
     launcher = ctx.settings.get("launcher", "none")
-    watching = ctx.tracker.system_metrics(ctx.run_id) if ctx.run_id else contextlib.nullcontext()
-    with tracking_environment(ctx.tracker.uri if ctx.tracker is not None else None), watching:
-        if launcher == "none":
-            limit_threads(profile)
-            use_weights_only_loading()
-            register_hooks()
-            from mmengine.runner import Runner
-            with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
-                Runner.from_cfg(cfg).train()
-        else:
-            launch.run(launcher, config_file, ctx.settings, log=work_dir / f"launch-{launcher}.log",
-                       job_name=ctx.node, cwd=REPO_ROOT)  # raises Stopped when the worker was stopped on purpose
+    # (the tracker, not this stage, sets MLFLOW_TRACKING_URI and watches system metrics meanwhile)
+    if launcher == "none":
+        limit_threads(profile)
+        use_weights_only_loading()
+        register_hooks()
+        from mmengine.runner import Runner
+        with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
+            Runner.from_cfg(cfg).train()
+    else:
+        launch.run(launcher, config_file, ctx.settings, log=work_dir / f"launch-{launcher}.log",
+                   job_name=ctx.node, cwd=REPO_ROOT)  # raises Stopped when the worker was stopped on purpose
 
     epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
     if not epochs:
