@@ -22,6 +22,7 @@ from . import REPO_ROOT, profiles
 from .digest import config_digest, data_fingerprint
 from .engine import CodeScope, Node, Stage
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
+from .stages.contracts import Prepared
 
 # What enters the stage keys as code (see pipeline/README.md, "Keys and caching"): the sources a
 # stage's module imports within these packages, found by `CodeScope` and hashed without docstrings
@@ -36,7 +37,7 @@ CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclud
 # the rest of `dsla` (benchmark helpers, visualisation, deployment) does not.
 CONFIGS = ("experiments/configs/**/*.py",)
 
-PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE)
+PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE, returns=Prepared)
 # The train stage registers the pipeline's hooks by name (`HOOK_MODULES`: the watch-only ones drop
 # out by WATCH_ONLY).
 TRAIN = Stage("train", train.train, check=train.check_result, code=CODE, configs=CONFIGS, also=train.HOOK_MODULES)

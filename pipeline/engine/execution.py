@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping
 from . import interrupts
 from .fingerprint import changed_files
 from .nodes import Node, StageContext
-from .results import NodeHooks, StageResult, Stopped, typed
+from .results import NodeHooks, StageResult, Stopped
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
 
 CACHED, SKIPPED = "cached", "skipped"
@@ -118,8 +118,8 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
         ctx.run_id = record["run_id"] = hooks.before_node(node, ctx)
         try:
             try:
-                arguments = {arg: typed(value, node.inputs[arg].stage.result_type) if arg in node.inputs else value
-                             for arg, value in inputs.items()}
+                arguments = {arg: node.stage.typed_input(arg, value, node.inputs[arg].stage) if arg in node.inputs
+                             else value for arg, value in inputs.items()}
                 returned = node.stage.func(ctx, **node.params, **arguments)
             except Exception as exc:  # Ctrl-C that a library re-raised as its own error
                 interrupts.reraise_if_interrupted(exc, began)

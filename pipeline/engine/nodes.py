@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .fingerprint import CodeScope, fingerprint
-from .results import StageResult
+from .results import StageResult, typed
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,20 @@ class Stage:
             return declared
         return None
 
+    def wanted_type(self, arg: str) -> type | None:
+        """The dataclass parameter `arg` is annotated with (`X` or `X | None`), or None (a dict, Any, ...)."""
+        wanted = self.annotations.get(arg)
+        options = [t for t in typing.get_args(wanted) if t is not type(None)] if typing.get_args(wanted) else [wanted]
+        if len(options) == 1 and isinstance(options[0], type) and dataclasses.is_dataclass(options[0]):
+            return options[0]
+        return None
+
+    def typed_input(self, arg: str, values: Any, producer: "Stage") -> Any:
+        """An upstream's recorded values as parameter `arg` takes them: the producer's dataclass when
+        the parameter is annotated with it, else the dict."""
+        produced, wanted = producer.result_type, self.wanted_type(arg)
+        return typed(values, produced) if produced and wanted and issubclass(produced, wanted) else values
+
     def check_binding(self, node: str, params: Mapping[str, Any], inputs: Mapping[str, "Node"]) -> None:
         """Raises TypeError (one line naming `node` and the parameter) when `params` and `inputs`
         do not bind to the function's signature or an input's declared type is not the one the
@@ -93,8 +107,8 @@ class Stage:
             except TypeError as exc:
                 raise TypeError(f"node {node!r}: {exc} ({takes})") from None
         for arg, upstream in inputs.items():
-            produced, wanted = upstream.stage.result_type, self.annotations.get(arg)
-            if produced is None or not isinstance(wanted, type) or wanted in (dict, object):
+            produced, wanted = upstream.stage.result_type, self.wanted_type(arg)
+            if produced is None or wanted is None:
                 continue
             if not issubclass(produced, wanted):
                 raise TypeError(f"node {node!r}: input {arg!r} is a {produced.__name__} (node {upstream.name!r}, "

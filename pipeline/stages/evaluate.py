@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import asdict
 from pathlib import Path
 
 from ..engine.results import StageResult
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
+from .contracts import Prepared
 
 PIPELINE_HOOKS = ("EpochRecordHook", "EpochProgressHook", "MLflowMetricsHook")
 
@@ -88,13 +90,13 @@ def _numpy(value):
     return value.numpy() if hasattr(value, "numpy") else value
 
 
-def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) -> StageResult:
+def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: Prepared) -> StageResult:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     limit_threads(profile)
     predictions = predict(trained["config"], trained["checkpoint"], work_dir, ctx.settings.get("quiet", True),
-                          val_ann=prepared["val_ann"])
-    gt = Path(prepared["data_root"]) / prepared["val_ann"]
+                          val_ann=prepared.val_ann)
+    gt = Path(prepared.data_root) / prepared.val_ann
     if dataset == "crowdhuman":
         from dsla.evaluation.crowdhuman import evaluate_files as score
         detections = crowdhuman_detections(predictions, work_dir / "detections.odgt")
@@ -112,4 +114,4 @@ def evaluate(ctx, *, profile: str, dataset: str, trained: dict, prepared: dict) 
          "run_id": ctx.run_id, "epochs": len(trained["epochs"]), "run": trained["run"], "data": trained["data"],
          "weights": trained.get("weights", ""), "knobs": trained.get("knobs") or {}},
         metrics=metrics, tags={"dsla.train_run_id": str(trained.get("run_id"))}, description=description,
-        inputs=[{**dataset_input(dataset, profile, prepared=prepared), "context": "eval"}])
+        inputs=[{**dataset_input(dataset, profile, prepared=asdict(prepared)), "context": "eval"}])

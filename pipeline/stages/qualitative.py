@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..engine.results import StageResult
 from ..runtime.console import console_to
+from .contracts import Prepared
 
 SCORE_THRESHOLD = 0.3
 NUM_IMAGES = 3
@@ -108,13 +109,13 @@ def plot_feature_maps(before: list, after: list, path: Path) -> Path:
 
 
 def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, dsla_trained: dict,
-                prepared: dict) -> StageResult:
+                prepared: Prepared) -> StageResult:
     from dsla.datasets.odgt import load_odgt
 
     out_dir = Path(ctx.work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    root = Path(prepared["data_root"])
-    gt = root / prepared["val_ann"]
+    root = Path(prepared.data_root)
+    gt = root / prepared.val_ann
     files = detection_panels(gt, root / "Images", {"baseline": Path(baseline["detections"]),
                                                   "DSLA + FS": Path(dsla["detections"])}, out_dir)
     first = _crowded_ids(load_odgt(gt), 1)[0]

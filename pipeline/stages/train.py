@@ -23,6 +23,7 @@ stage with a message and resumes like a killed run.
 from __future__ import annotations
 
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 from experiments import knobs
@@ -32,6 +33,7 @@ from ..engine.results import StageResult
 from ..runtime import launch
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
+from .contracts import Prepared
 
 EPOCHS_FILE = "epochs.jsonl"
 # The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
@@ -197,7 +199,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
-          config_digest: str, prepared: dict | None = None, val_every_epoch: bool = True,
+          config_digest: str, prepared: Prepared | None = None, val_every_epoch: bool = True,
           cfg_options: dict | None = None, data: dict | None = None) -> StageResult:
     """Train; `prepared` (the prepare stage's result) gives the data, or, without it, the
     config's own data roots (`data`: their description and the digest that keys them)."""
@@ -209,11 +211,11 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     drop_broken_checkpoints(work_dir)
-    cfg = build_config(config=config, data_root=prepared["data_root"] if prepared else None, overrides=overrides,
+    cfg = build_config(config=config, data_root=prepared.data_root if prepared else None, overrides=overrides,
                        seed=seed, work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
                        val_every_epoch=val_every_epoch, cfg_options=cfg_options, description=ctx.node)
-    if prepared and prepared.get("curve_ann", prepared["val_ann"]) != prepared["val_ann"]:
-        set_curve_annotations(cfg, prepared["data_root"], prepared["curve_ann"])
+    if prepared and prepared.curve_ann != prepared.val_ann:
+        set_curve_annotations(cfg, prepared.data_root, prepared.curve_ann)
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     # which weights the backbone starts from (a configured file that is missing fails here, in one line)
     weights = backbone_weights(cfg.model.backbone)
@@ -243,10 +245,11 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
         {"work_dir": str(work_dir), "checkpoint": str(checkpoint), "config": str(config_file),
          "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id, "knobs": knobs.effective(cfg),
          "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-         "data": prepared["description"] if prepared else (data or {}).get("description", ""), "weights": weights},
+         "data": prepared.description if prepared else (data or {}).get("description", ""), "weights": weights},
         params={**knobs.effective(cfg), "backbone_weights": weights},
         artifacts={"": [str(config_file)], "logs": [str(f) for f in sorted(work_dir.glob("*/*.log"))]},
-        inputs=[{**dataset_input(dataset, profile, prepared=prepared, data=data), "context": "training"}],
+        inputs=[{**dataset_input(dataset, profile, prepared=asdict(prepared) if prepared else None, data=data),
+                 "context": "training"}],
         models=[{"files": [str(checkpoint), str(config_file)], "step": epochs[-1]["epoch"],
                  "name": f"{variant}-{dataset}" + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
                  "params": knobs.effective(cfg)}])

@@ -170,3 +170,16 @@ def test_every_node_of_every_profile_binds_to_its_stage():
 
     for profile in ("smoke", "tiny"):
         assert len(in_order([Pipeline(profile).target("reproduce-tables")])) > 30
+
+
+def test_the_prepare_stage_hands_a_typed_prepared_to_the_stages_that_declare_it():
+    from pipeline.graph import EVALUATE, PREPARE, QUALITATIVE, TABLE, TRAIN
+    from pipeline.stages.contracts import Prepared
+
+    assert PREPARE.result_type is Prepared
+    assert TRAIN.wanted_type("prepared") is Prepared  # `Prepared | None`: `pipeline train CONFIG` has none
+    assert EVALUATE.wanted_type("prepared") is Prepared and QUALITATIVE.wanted_type("prepared") is Prepared
+    recorded = {"data_root": "/d/", "train_ann": "t", "val_ann": "v", "curve_ann": "v", "density": {},
+                "annotations": ["t", "v"], "images": ["Images"], "fingerprint": "f", "description": "d", "run_id": None}
+    assert EVALUATE.typed_input("prepared", recorded, PREPARE) == Prepared(**recorded)
+    assert TABLE.typed_input("density", recorded, PREPARE) is recorded  # `**inputs`: the dict
