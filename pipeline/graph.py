@@ -22,7 +22,7 @@ from . import REPO_ROOT, profiles
 from .digest import config_digest, data_fingerprint
 from .engine import CodeScope, Node, Stage
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
-from .stages.contracts import Prepared
+from .stages.contracts import Prepared, Trained
 
 # What enters the stage keys as code (see pipeline/README.md, "Keys and caching"): the sources a
 # stage's module imports within these packages, found by `CodeScope` and hashed without docstrings
@@ -40,7 +40,8 @@ CONFIGS = ("experiments/configs/**/*.py",)
 PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE, returns=Prepared)
 # The train stage registers the pipeline's hooks by name (`HOOK_MODULES`: the watch-only ones drop
 # out by WATCH_ONLY).
-TRAIN = Stage("train", train.train, check=train.check_result, code=CODE, configs=CONFIGS, also=train.HOOK_MODULES)
+TRAIN = Stage("train", train.train, check=train.check_result, code=CODE, configs=CONFIGS, also=train.HOOK_MODULES,
+              returns=Trained)
 EVALUATE = Stage("evaluate", evaluate.evaluate, code=CODE, configs=CONFIGS)
 COMPLEXITY = Stage("complexity", complexity.complexity, code=CODE, configs=CONFIGS)
 TABLE = Stage("table", table.make_table, code=CODE)

@@ -25,3 +25,19 @@ class Prepared:
     fingerprint: str  # content digest of the annotations and image lists
     description: str  # one line for reports and MLflow
     run_id: str | None = field(default=None)  # the MLflow run of the execution that made it
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The train stage's result: one finished training."""
+
+    work_dir: str
+    checkpoint: str  # the last checkpoint
+    config: str  # the dumped config it trained with
+    epochs: list[dict[str, Any]]  # per validated epoch: {"epoch": e, metric: value, ...}
+    final: dict[str, Any]  # the last of `epochs`
+    knobs: dict[str, Any]  # the method knobs it trained with (overridden or the config's)
+    run: dict[str, Any]  # profile, dataset, variant, seed and overrides
+    data: str  # a description of the data it trained on
+    weights: str  # which weights the backbone started from
+    run_id: str | None = field(default=None)  # the MLflow run of the execution that made it

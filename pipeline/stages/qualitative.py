@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..engine.results import StageResult
 from ..runtime.console import console_to
-from .contracts import Prepared
+from .contracts import Prepared, Trained
 
 SCORE_THRESHOLD = 0.3
 NUM_IMAGES = 3
@@ -108,7 +108,7 @@ def plot_feature_maps(before: list, after: list, path: Path) -> Path:
     return path
 
 
-def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, dsla_trained: dict,
+def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, dsla_trained: Trained,
                 prepared: Prepared) -> StageResult:
     from dsla.datasets.odgt import load_odgt
 
@@ -120,7 +120,7 @@ def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, 
                                                   "DSLA + FS": Path(dsla["detections"])}, out_dir)
     first = _crowded_ids(load_odgt(gt), 1)[0]
     with console_to(out_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
-        before, after = feature_maps(dsla_trained["config"], dsla_trained["checkpoint"],
+        before, after = feature_maps(dsla_trained.config, dsla_trained.checkpoint,
                                      root / "Images" / f"{first}.jpg")
     files.append(plot_feature_maps(before, after, out_dir / "feature_shuffle.png"))
     return StageResult({"files": [str(f) for f in files], "run_id": ctx.run_id},

@@ -33,7 +33,7 @@ from ..engine.results import StageResult
 from ..runtime import launch
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
-from .contracts import Prepared
+from .contracts import Prepared, Trained
 
 EPOCHS_FILE = "epochs.jsonl"
 # The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
@@ -242,10 +242,10 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     from ..tracking.records import dataset_input  # what is logged: watch-only, outside the key
 
     return StageResult(
-        {"work_dir": str(work_dir), "checkpoint": str(checkpoint), "config": str(config_file),
-         "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id, "knobs": knobs.effective(cfg),
-         "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-         "data": prepared.description if prepared else (data or {}).get("description", ""), "weights": weights},
+        Trained(work_dir=str(work_dir), checkpoint=str(checkpoint), config=str(config_file),
+                epochs=epochs, final=epochs[-1], run_id=ctx.run_id, knobs=knobs.effective(cfg),
+                run={"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
+                data=prepared.description if prepared else (data or {}).get("description", ""), weights=weights),
         params={**knobs.effective(cfg), "backbone_weights": weights},
         artifacts={"": [str(config_file)], "logs": [str(f) for f in sorted(work_dir.glob("*/*.log"))]},
         inputs=[{**dataset_input(dataset, profile, prepared=asdict(prepared) if prepared else None, data=data),

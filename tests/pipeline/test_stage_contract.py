@@ -183,3 +183,16 @@ def test_the_prepare_stage_hands_a_typed_prepared_to_the_stages_that_declare_it(
                 "annotations": ["t", "v"], "images": ["Images"], "fingerprint": "f", "description": "d", "run_id": None}
     assert EVALUATE.typed_input("prepared", recorded, PREPARE) == Prepared(**recorded)
     assert TABLE.typed_input("density", recorded, PREPARE) is recorded  # `**inputs`: the dict
+
+
+def test_the_real_graph_refuses_a_prepared_where_evaluate_takes_a_trained_when_built():
+    from pipeline.graph import EVALUATE, TRAIN, Pipeline
+    from pipeline.stages.contracts import Trained
+
+    assert TRAIN.result_type is Trained and EVALUATE.wanted_type("trained") is Trained
+    prepared = Pipeline("smoke").prepare("crowdhuman")
+    with pytest.raises(TypeError) as error:
+        Node("evaluate:wired-wrong", EVALUATE, {"profile": "smoke", "dataset": "crowdhuman"},
+             inputs={"trained": prepared, "prepared": prepared})
+    assert str(error.value) == ("node 'evaluate:wired-wrong': input 'trained' is a Prepared (node 'prepare:crowdhuman', "
+                                "stage 'prepare'); stage 'evaluate' expects Trained")
