@@ -176,7 +176,8 @@ def measure(quick: bool = False, instances: tuple = (100, 300)) -> Section:
         + f" on {results[instances[0]]['points']:,} points (1333×800 padded to 1344×800, strides "
         f"{list(head.strides)}). OneNet's total matching cost ΣC_ij: "
         + ", ".join(f"{m} instances: Hungarian {results[m]['totals']['onenet']:.3f} ("
-                    f"{results[m]['totals']['onenet_dense']:.3f} on the M cheapest points), greedy {results[m]['totals']['onenet_greedy']:.3f}"
+                    f"{results[m]['totals']['onenet_dense']:.3f} on the M cheapest points), "
+                    f"greedy {results[m]['totals']['onenet_greedy']:.3f}"
                     for m in instances)
         + f". K = {head.sla_assigner.num_soft_anchors}, Ω_j radius "
         f"{head.sla_assigner.center_radius} strides.")

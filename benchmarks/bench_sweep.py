@@ -106,8 +106,7 @@ def record(profile: str, values: dict[str, tuple], workdir: Path, jobs: int) -> 
     try:
         pipeline, store = Pipeline(profile, curves="all"), ResultStore(".pipeline")
         nodes = [pipeline.evaluate(run) for run in runs]
-        settings = {"progress": False, "quiet": True,
-                    "threads": max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None}
+        settings = {"progress": False, "quiet": True}  # threads: fixed per stage (pipeline.runtime.resources)
         report = run_nodes(nodes, store, work_root="work_dirs", jobs=jobs, settings=settings)
         points = []
         for run, node in zip(runs, nodes):

@@ -43,9 +43,9 @@ KNOBS: tuple[Knob, ...] = (
     Knob("t_min", "model.bbox_head.t_min", float, 0.0, 1.0, "sla", 0.4,
          "T^min, the soft-label scale of the last epoch (eq. 4; Table 7: 0.4)"),
     Knob("lambda_o2o", "model.bbox_head.lambda_o2o", float, 0.0, INF, None, None,
-         "λ_o2o, the weight of the one-to-one loss (eq. 5; the paper gives no value)"),
+         "λ_o2o, the weight of the one-to-one loss (eq. 1; the paper gives no value)"),
     Knob("lambda_sla", "model.bbox_head.lambda_sla", float, 0.0, INF, "sla", None,
-         "λ_SLA, the weight of the soft-label loss (eq. 5; the paper gives no value)"),
+         "λ_SLA, the weight of the soft-label loss (eq. 1; the paper gives no value)"),
     Knob("S", "neck:FeatureShuffle.shuffle_channels", int, 1, INF, "fs", None,
          "S, the channels Feature Shuffle exchanges between neighbouring levels (the paper gives no value)"),
 )

@@ -1,15 +1,13 @@
 """The `pipeline` command: one sub-command group per module under `pipeline.commands`.
 
-Each module in `COMMAND_MODULES` exposes `register(subparsers)`, which adds its sub-commands and
-sets `func` on their parsers; `main` parses and calls it.
+Each command module (data, run, train, sweep) exposes `register(subparsers)`, which adds its
+sub-commands and sets `func` on their parsers; `main` parses and calls it. The command modules
+import torch, mmdet and MLflow only inside their functions, so `pipeline --help` starts fast.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-
-COMMAND_MODULES = ("pipeline.commands.data", "pipeline.commands.run", "pipeline.commands.train", "pipeline.commands.sweep")
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -26,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="DSLA reproduction pipeline: data, training, evaluation, sweeps and the paper's tables.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    from .commands import data, run, sweep, train
+    for module in (data, run, train, sweep):
+        module.register(subparsers)
     return parser
 
 

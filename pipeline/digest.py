@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import REPO_ROOT
-from .engine.fingerprint import file_digest, fingerprint
+from .engine.fingerprint import file_digest, fingerprint, source_digest
 
 
 def _base_files(config: Path) -> list[str]:
@@ -30,7 +30,7 @@ def _base_files(config: Path) -> list[str]:
 
 @lru_cache(maxsize=None)
 def config_digest(config: str) -> str:
-    """Digest of a config file and, transitively, its local `_base_` files (content, with paths
+    """Digest of a config file and, transitively, its local `_base_` files (`source_digest`, with paths
     relative to the repository), plus the versions of the packages of `pkg::` bases."""
     path = Path(config).resolve()
     if not path.is_file():
@@ -53,8 +53,9 @@ def config_digest(config: str) -> str:
         except PackageNotFoundError:
             versions[package] = "?"
     # the repository's files by their path in it (two clones share digests); a user's own config by its absolute path
+    # (by syntax tree without comments and docstrings, as code: a comment in a config re-runs nothing)
     files_by_name = {(path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)):
-                     file_digest(path) for path in files}
+                     source_digest(path) for path in files}
     return fingerprint({"files": files_by_name, "packages": versions}, length=12)
 
 

@@ -25,13 +25,20 @@ from .digest import config_digest, data_fingerprint
 from .engine import CodeScope, Node, Stage
 from .engine.fingerprint import fingerprint
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
+from .stages.contracts import Prepared, Trained
 
 # What enters the stage keys as code (see pipeline/README.md, "Keys and caching"): the sources a
-# stage's module imports within these packages, found by `CodeScope`, except WATCH_ONLY: code that
-# only watches a run (MLflow tracking, progress bars, console output, the sweeps' pruning hook)
-# and never changes a number, so editing it re-runs nothing.
-WATCH_ONLY = ("pipeline.tracking", "pipeline.runtime.console", "pipeline.sweeps.pruning_hook")
-CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclude=WATCH_ONLY)
+# stage's module imports within these packages, found by `CodeScope` and hashed without docstrings
+# and comments, except WATCH_ONLY (code that only watches a run: MLflow tracking, progress bars,
+# the sweeps' pruning hook) and HOW (how a stage runs: launchers, the launched worker, console
+# output), which never change a number, so editing them re-runs nothing.
+WATCH_ONLY = ("pipeline.tracking", "pipeline.sweeps.pruning_hook")
+HOW = ("pipeline.runtime.launch", "pipeline.runtime.train_worker", "pipeline.runtime.console")
+CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclude=(*WATCH_ONLY, *HOW))
+# The configs the model stages build from: they load `dsla` through mmengine's custom_imports and
+# name its classes by registered type, so those classes' modules (and what they import) count;
+# the rest of `dsla` (benchmark helpers, visualisation, deployment) does not.
+CONFIGS = ("experiments/configs/**/*.py",)
 
 class Has:
     """A stage's result check: the keys its readers use are there (a record of the wrong shape,
@@ -46,17 +53,16 @@ class Has:
         return f"the recorded result lacks {', '.join(map(repr, lacking))}" if lacking else None
 
 
-PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE)
-# Invisible to the import walk: configs load `dsla` through mmengine's custom_imports, the train
-# stage registers its hooks by name (`HOOK_MODULES`: the watch-only ones drop out by WATCH_ONLY),
-# launched trainings run `python -m pipeline.runtime.train_worker`.
-TRAIN = Stage("train", train.train, check=train.check_result, code=CODE,
-              also=("dsla", "pipeline.runtime.train_worker", *train.HOOK_MODULES))
-EVALUATE = Stage("evaluate", evaluate.evaluate, check=Has("metrics"), code=CODE, also=("dsla",))
-COMPLEXITY = Stage("complexity", complexity.complexity, check=Has("complexity"), code=CODE, also=("dsla",))
+PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE, returns=Prepared)
+# The train stage registers the pipeline's hooks by name (`HOOK_MODULES`: the watch-only ones drop
+# out by WATCH_ONLY).
+TRAIN = Stage("train", train.train, check=train.check_result, code=CODE, configs=CONFIGS, also=train.HOOK_MODULES,
+              returns=Trained)
+EVALUATE = Stage("evaluate", evaluate.evaluate, check=Has("metrics"), code=CODE, configs=CONFIGS)
+COMPLEXITY = Stage("complexity", complexity.complexity, check=Has("complexity"), code=CODE, configs=CONFIGS)
 TABLE = Stage("table", table.make_table, check=Has("rows", "caption"), code=CODE)
 FIGURE = Stage("figure", figure.figure4, check=Has("panels", "caption"), code=CODE)
-QUALITATIVE = Stage("qualitative", qualitative.qualitative, check=Has("files"), code=CODE, also=("dsla",))
+QUALITATIVE = Stage("qualitative", qualitative.qualitative, check=Has("files"), code=CODE, configs=CONFIGS)
 REPORT = Stage("report", report.report, code=CODE)
 
 

@@ -64,7 +64,7 @@ def register(subparsers) -> None:
     run.add_argument("--slurm-partition", help="Slurm partition for --launcher slurm (required with it)")
     run.add_argument("--slurm-cpus-per-task", type=positive_int, default=None,
                      help="CPUs per Slurm task (default: 5 with GPUs, as mmdet's slurm_train.sh; without GPUs "
-                          "this machine's cores / --jobs)")
+                          "the threads a training computes with, pipeline/runtime/resources.py)")
     run.add_argument("--srun-arg", action="append", default=[], metavar="ARG",
                      help="an extra srun argument, repeatable: --srun-arg=--time=2:00:00 --srun-arg=--account=lab")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -215,10 +215,7 @@ def run_command(args) -> int:
         return 2
     tracker = Tracker(uri, args.profile)
     remember_run(args)
-    settings = {"launcher": args.launcher, "nproc": args.nproc, "progress": not args.no_progress,
-                "quiet": not args.verbose,
-                "threads": max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None,
-                "report_dir": str(_report_dir(args)), **launcher_settings}
+    settings = {**stage_settings(args, launcher_settings), "tracking_uri": uri, "commit": tracker.commit}
     started = time.time()
     interrupts.install_sigterm()  # `kill`/Slurm's SIGTERM stops the workers and launched jobs as Ctrl-C does
     try:
@@ -236,6 +233,13 @@ def run_command(args) -> int:
     return 0 if report.ok else 1
 
 
+def stage_settings(args, launcher_settings: dict) -> dict:
+    """How `pipeline run` runs its stages (`ctx.settings`): never what they compute. No thread
+    count: a stage computes with the same threads under any `--jobs` (`pipeline.runtime.resources`)."""
+    return {"launcher": args.launcher, "nproc": args.nproc, "progress": not args.no_progress,
+            "quiet": not args.verbose, "report_dir": str(_report_dir(args)), **launcher_settings}
+
+
 def _launcher_settings(args) -> dict | str:
     """The Slurm part of the run's settings, checked against the cluster; or an error line."""
     slurm_only = [option for option, value in (("--gpus", args.gpus), ("--slurm-partition", args.slurm_partition),
@@ -248,9 +252,7 @@ def _launcher_settings(args) -> dict | str:
     from ..runtime.launch import SlurmSettingsError, check_slurm
 
     gpus = args.gpus if args.gpus is not None else (1 if args.profile == "paper" else 0)
-    cpus = args.slurm_cpus_per_task
-    if cpus is None and gpus == 0:
-        cpus = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
+    cpus = args.slurm_cpus_per_task  # None: launch.slurm_request's default
     settings = {"gpus": gpus, "partition": args.slurm_partition, "cpus_per_task": cpus,
                 "srun_args": list(args.srun_arg)}
     try:
@@ -355,9 +357,9 @@ def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
 
 def _summary(report: engine.RunReport, seconds: float, report_dir: Path, uri: str) -> None:
     counts = {status: len(report.by_status(status)) for status in
-              (engine.DONE, engine.CACHED, engine.FAILED, engine.SKIPPED, engine.BUSY)}
+              (engine.DONE, engine.CACHED, engine.FAILED, engine.STOPPED, engine.SKIPPED)}
     print(f"\npipeline: {counts['done']} stages ran, {counts['cached']} reused, {counts['failed']} failed, "
-          f"{counts['skipped']} skipped, {counts['busy']} busy elsewhere, in {seconds:.0f} s")
+          f"{counts['skipped']} skipped, {counts['stopped']} stopped, in {seconds:.0f} s")
     for outcome in report.by_status(engine.FAILED) + report.by_status(engine.SKIPPED):
         print(f"  {outcome.status}: {outcome.node.name}: {redact(outcome.error)}")
     print(f"report:  {report_dir / 'index.md'}")

@@ -16,7 +16,6 @@ is retried, only what is missing runs. `optuna-dashboard <storage>` shows the st
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -78,11 +77,9 @@ def sweep_command(args) -> int:
         Pipeline(args.profile, data_root=args.data_root)  # checks profile and --data-root early
         setup = SweepSetup(kind=args.kind, profile=args.profile, storage=storage, study_name=name, tracking_uri=uri,
                            grid=args.grid, pruner=spec, trials=args.trials, timeout=args.timeout, seed=args.seed)
-        threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None  # as `run --jobs`
         objective = TrainObjective(storage=storage, study_name=name, pruner=spec, tracker=Tracker(uri, args.profile),
                                    store_root=STORE_DIR, work_root=WORK_DIR, data_root=args.data_root,
-                                   settings={"progress": not args.no_progress, "quiet": not args.verbose,
-                                             "threads": threads})
+                                   settings={"progress": not args.no_progress, "quiet": not args.verbose})
         out = Path(args.out or Path("reports") / "out" / args.profile / "sweeps" / name).resolve()
         print(f"sweep {name}: {sweep.kind} over {sweep.describe()['space']} in profile {args.profile}; "
               f"storage {redact(storage)}", flush=True)

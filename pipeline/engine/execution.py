@@ -31,7 +31,8 @@ from .nodes import Node, StageContext
 from .results import NodeHooks, StageResult, Stopped
 from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
 
-CACHED, SKIPPED, BUSY = "cached", "skipped", "busy"
+CACHED, SKIPPED = "cached", "skipped"
+BUSY = "busy"  # the status of a "wait" event (another process runs the stage), never a final outcome
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Outcome:
     """What happened to one node in a `run`."""
 
     node: Node
-    status: str  # CACHED, DONE, FAILED, STOPPED, SKIPPED or BUSY
+    status: str  # CACHED, DONE, FAILED, STOPPED or SKIPPED (BUSY only in a "wait" event)
     result: dict | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -54,7 +55,7 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not any(o.status in (FAILED, STOPPED, SKIPPED, BUSY) for o in self.outcomes.values())
+        return not any(o.status in (FAILED, STOPPED, SKIPPED) for o in self.outcomes.values())
 
 
 def closure(targets: Iterable[Node]) -> dict[str, Node]:
@@ -70,7 +71,12 @@ def closure(targets: Iterable[Node]) -> dict[str, Node]:
 
 
 def _graph(nodes: Mapping[str, Node]) -> TopologicalSorter:
-    return TopologicalSorter({key: {n.key for n in node.inputs.values()} for key, node in nodes.items()})
+    """The dependency graph, built in node-name order with sorted predecessors: its order (and
+    with it `status`, `--dry-run` and execution) is the same in every process, whatever
+    PYTHONHASHSEED (set iteration would tie-break by string hashes)."""
+    ordered = sorted(nodes.items(), key=lambda item: (item[1].name, item[0]))
+    return TopologicalSorter({key: sorted({n.key for n in node.inputs.values()}, key=lambda k: (nodes[k].name, k))
+                              for key, node in ordered})
 
 
 def in_order(targets: Iterable[Node]) -> list[Node]:
@@ -111,15 +117,17 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
             return record.data
     began = time.monotonic()
     hooks = tracker or NodeHooks()
-    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, tracker=tracker,
+    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key,
                        settings=dict(settings or {}))
     record: dict[str, Any] = {**node.provenance(), "started": time.time()}
     try:
         ctx.run_id = record["run_id"] = hooks.before_node(node, ctx)
         try:
             try:
+                arguments = {arg: node.stage.typed_input(arg, value, node.inputs[arg].stage) if arg in node.inputs
+                             else value for arg, value in inputs.items()}
                 with store.holding(key):  # renews the claim: processes elsewhere see it is alive
-                    returned = node.stage.func(ctx, **node.params, **inputs)
+                    returned = node.stage.func(ctx, **node.params, **arguments)
             except Exception as exc:  # Ctrl-C that a library re-raised as its own error
                 interrupts.reraise_if_interrupted(exc, began)
                 raise
@@ -183,7 +191,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
 
     try:
         while graph.is_active():
-            for key in graph.get_ready():
+            for key in sorted(graph.get_ready(), key=lambda k: (nodes[k].name, k)):
                 node = nodes[key]
                 blocked = [up for up in node.inputs.values() if report.outcomes[up.key].status not in (DONE, CACHED)]
                 if blocked:
@@ -214,7 +222,7 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                     pending[future] = (node, time.time())
             if pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
+                for future in sorted(done, key=lambda f: pending[f][0].name):
                     node, started = pending.pop(future)
                     seconds = time.time() - started
                     try:

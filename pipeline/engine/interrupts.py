@@ -4,7 +4,7 @@ A SIGINT arriving while mmengine formats a config comes out as a `SyntaxError` (
 the interrupt inside yapf and raises its own error), from a data loader as a `RuntimeError`, and
 so on: looking at the exception type cannot tell an interrupt from a failure. So the pipeline's
 SIGINT handler remembers that an interrupt arrived before raising `KeyboardInterrupt`, and the
-engine asks `received()` when a stage fails: an interrupted stage is not recorded FAILED, it is
+engine asks `received_since(started)` when a stage fails: an interrupted stage is not recorded FAILED, it is
 left as it was (a training resumable from its checkpoint) and the run stops (exit 130).
 """
 from __future__ import annotations

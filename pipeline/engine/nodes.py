@@ -1,46 +1,125 @@
 """Stages, nodes and their keys.
 
-- A `Stage` is a named plain function `func(ctx, **params, **inputs) -> dict`. With a `CodeScope`
-  its `sources` are the project files its module imports, found automatically
-  (`pipeline.engine.fingerprint`), plus every module of the packages named in `also`.
+- A `Stage` is a named plain function `func(ctx, **params, **inputs) -> StageResult`. With a
+  `CodeScope` its `sources` are the project files its module imports, found automatically
+  (`pipeline.engine.fingerprint`), plus the modules of the registered types its `configs` name,
+  plus every module of the packages named in `also`.
 - A `Node` binds a stage to JSON parameters and to upstream nodes (its inputs, by argument name).
   Its key hashes the stage's name, the content of its sources, its parameters and its upstream
   keys: changing a parameter or a source file changes this node's key and the keys of everything
   downstream — and nothing else. There is no hand-kept version number.
+- Contracts are checked when a `Node` is built (so at `--dry-run`, before anything runs): its
+  parameters and inputs must bind to the stage function's signature, and an input whose producer
+  declares its result type (a dataclass: the stage's return annotation, or `Stage(returns=...)`)
+  must be of the type the consumer's parameter is annotated with. A violation is one line naming
+  the node and the parameter.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import json
+import typing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .fingerprint import CodeScope, fingerprint
+from .results import StageResult, typed
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A unit of work: `func(ctx, **params, **inputs)` returns a JSON-serialisable dict."""
+    """A unit of work: `func(ctx, **params, **inputs)` returns a `StageResult` (or a plain dict of its values)."""
 
     name: str
-    func: Callable[..., dict]
+    func: Callable[..., Any]
     # Whether a recorded result can still be used (e.g. the files it names are intact): None if
     # so, else the reason; a rejected result counts as incomplete and the stage runs again.
     check: Callable[[dict], str | None] | None = None
     # Where the stage's code lives: its module's imports are followed within the scope's packages.
     code: CodeScope | None = None
-    # Packages (or modules) used without a visible import, all of whose sources count (e.g. "dsla",
-    # which training configs load through mmengine's custom_imports).
+    # Packages (or modules) used without a visible import, all of whose sources count.
     also: tuple[str, ...] = ()
+    # Glob patterns (relative to the scope's root) of the config files the stage builds from: the
+    # modules of the registered types they name (`type='DSLAHead'`) count, with what they import.
+    configs: tuple[str, ...] = ()
+    # The dataclass its result is (when the function's return annotation does not say so itself,
+    # e.g. `-> StageResult` with a typed `values`); None: a plain dict of values.
+    returns: type | None = None
+
+    @cached_property
+    def signature(self) -> inspect.Signature | None:
+        try:
+            return inspect.signature(self.func)
+        except (TypeError, ValueError):
+            return None
+
+    @cached_property
+    def annotations(self) -> dict[str, Any]:
+        """The function's resolved annotations ({} when they cannot be resolved: no type checks)."""
+        try:
+            return typing.get_type_hints(self.func)
+        except Exception:  # noqa: BLE001 - a name only importable when type checking, ...
+            return {}
+
+    @cached_property
+    def result_type(self) -> type | None:
+        """The dataclass this stage's result is, or None (a dict of values)."""
+        if self.returns is not None:
+            return self.returns
+        declared = self.annotations.get("return")
+        if isinstance(declared, type) and dataclasses.is_dataclass(declared) and not issubclass(declared, StageResult):
+            return declared
+        return None
+
+    def wanted_type(self, arg: str) -> type | None:
+        """The dataclass parameter `arg` is annotated with (`X` or `X | None`), or None (a dict, Any, ...)."""
+        wanted = self.annotations.get(arg)
+        options = [t for t in typing.get_args(wanted) if t is not type(None)] if typing.get_args(wanted) else [wanted]
+        if len(options) == 1 and isinstance(options[0], type) and dataclasses.is_dataclass(options[0]):
+            return options[0]
+        return None
+
+    def typed_input(self, arg: str, values: Any, producer: "Stage") -> Any:
+        """An upstream's recorded values as parameter `arg` takes them: the producer's dataclass when
+        the parameter is annotated with it, else the dict."""
+        produced, wanted = producer.result_type, self.wanted_type(arg)
+        return typed(values, produced) if produced and wanted and issubclass(produced, wanted) else values
+
+    def check_binding(self, node: str, params: Mapping[str, Any], inputs: Mapping[str, "Node"]) -> None:
+        """Raises TypeError (one line naming `node` and the parameter) when `params` and `inputs`
+        do not bind to the function's signature or an input's declared type is not the one the
+        parameter is annotated with."""
+        if self.signature is not None:
+            parameters = list(self.signature.parameters.values())[1:]  # after ctx
+            named = [p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+            takes = f"stage {self.name!r} takes {', '.join(named) or 'nothing'}"
+            if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+                unknown = sorted(set(params) - set(named)) + sorted(set(inputs) - set(named))
+                if unknown:
+                    kind = "parameter" if unknown[0] in params else "input"
+                    raise TypeError(f"node {node!r}: unknown {kind} {unknown[0]!r} ({takes})")
+            try:
+                self.signature.bind(None, **params, **inputs)
+            except TypeError as exc:
+                raise TypeError(f"node {node!r}: {exc} ({takes})") from None
+        for arg, upstream in inputs.items():
+            produced, wanted = upstream.stage.result_type, self.wanted_type(arg)
+            if produced is None or wanted is None:
+                continue
+            if not issubclass(produced, wanted):
+                raise TypeError(f"node {node!r}: input {arg!r} is a {produced.__name__} (node {upstream.name!r}, "
+                                f"stage {upstream.stage.name!r}); stage {self.name!r} expects {wanted.__name__}")
 
     @cached_property
     def sources(self) -> dict[str, str]:
         """`{source file relative to the project root: content digest}` this stage's key covers."""
         if self.code is None:
             return {}
-        return self.code.digests(self.func.__module__, also=self.also)
+        return self.code.digests(self.func.__module__, also=self.also, configs=self.configs)
 
     @cached_property
     def code_fingerprint(self) -> str:
@@ -58,6 +137,7 @@ class Node:
         clash = set(self.params) & set(self.inputs)
         if clash:
             raise ValueError(f"node {name!r}: names used both as parameter and input: {sorted(clash)}")
+        stage.check_binding(name, self.params, self.inputs)
         try:
             self._canonical_params = json.dumps(self.params, sort_keys=True)
         except TypeError as exc:
@@ -91,6 +171,5 @@ class StageContext:
     key: str
     node: str
     work_dir: Path  # private to this key; created on first use by the stage
-    run_id: str | None = None  # the MLflow run of this execution, when tracked
-    tracker: Any = None
+    run_id: str | None = None  # the MLflow run of this execution, when tracked (the training's curves go there)
     settings: Mapping[str, Any] = field(default_factory=dict)  # how to run (launcher, ...), not what: not in keys

@@ -4,6 +4,9 @@ A stage returns a `StageResult`: `values` are its result (JSON; recorded in the 
 dependent stages as their input), the rest is what the engine's node hooks log for the execution
 (`metrics`, `params`, `tags`, `artifacts`, `children`: MLflow in the pipeline) and never part of
 the recorded result. A stage returning a plain dict returns `StageResult(values=that dict)`.
+A stage may declare its result as a frozen dataclass (`values` that instance, or the instance
+returned alone): the store keeps its fields as JSON and its dependents get the dataclass back
+(`Stage.result_type`, checked against their parameter types when the graph is built).
 
 A stage (or code running inside it, e.g. a training hook) that is stopped on purpose — a pruned
 Optuna trial — raises `Stopped`: the engine records the outcome `stopped` with the reason, not
@@ -11,6 +14,7 @@ Optuna trial — raises `Stopped`: the engine records the outcome `stopped` with
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -45,12 +49,32 @@ class StageResult:
     @classmethod
     def of(cls, returned: Any, stage: str) -> "StageResult":
         """What a stage function returned, checked: a `StageResult` or a dict of JSON values."""
+        if _is_record(returned) and not isinstance(returned, cls):
+            returned = cls(values=returned)
         result = cls(values=returned) if isinstance(returned, Mapping) else returned
+        if isinstance(result, cls) and _is_record(result.values):
+            result.values = {f.name: getattr(result.values, f.name) for f in dataclasses.fields(result.values)}
         if not isinstance(result, cls) or not isinstance(result.values, Mapping):
             raise TypeError(f"stage {stage!r} returned {type(returned).__name__}, not a StageResult or dict")
         result.values = dict(result.values)
         json.dumps(result.values)  # refuse results the store could not read back
         return result
+
+
+def _is_record(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def typed(values: Mapping[str, Any], result_type: type | None) -> Any:
+    """A recorded result as its stage declared it: `result_type(**values)` for a dataclass type
+    (the fields it has; unknown recorded fields are an error naming them), else the dict."""
+    if result_type is None or values is None:
+        return values
+    names = {f.name for f in dataclasses.fields(result_type)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise TypeError(f"recorded {result_type.__name__} has fields it does not declare: {unknown}")
+    return result_type(**values)
 
 
 class NodeHooks:

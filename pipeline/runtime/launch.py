@@ -12,7 +12,7 @@
   the rank and world size from Slurm's environment (SLURM_PROCID, SLURM_NTASKS, ...). Without GPUs
   (`gpus` 0: a CPU cluster or partition) the request has `nproc` tasks and no `--gres` at all, and
   the worker trains them with gloo (`train_worker.use_cpu_processes`). `cpus_per_task` defaults to 5
-  with GPUs, else to `threads` (the CLI's cores / jobs). `srun_args` are appended as given
+  with GPUs, else to the threads each process computes with (`resources.THREADS`). `srun_args` are appended as given
   (`--time`, `--account`, `--qos`, ...).
 
 The worker trains the dumped config (`work_dirs/<key>/config.py`) with `Runner.from_cfg`; the
@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..engine.results import Stopped
+from .resources import THREADS
 
 LAUNCHERS = ("none", "pytorch", "slurm")
 # In a training's work_dir: one line "<job id> <node list>" per Slurm job that trained it (written by
@@ -72,7 +73,7 @@ def slurm_request(settings: Mapping) -> dict:
         tasks, gpus_per_node = gpus, per_node
     else:
         tasks, per_node, gpus_per_node = int(settings.get("nproc") or 1), None, 0
-    cpus = settings.get("cpus_per_task") or (GPU_CPUS_PER_TASK if gpus > 0 else settings.get("threads") or 1)
+    cpus = settings.get("cpus_per_task") or (GPU_CPUS_PER_TASK if gpus > 0 else THREADS)
     return {"tasks": tasks, "tasks_per_node": per_node, "gpus_per_node": gpus_per_node, "cpus_per_task": int(cpus)}
 
 

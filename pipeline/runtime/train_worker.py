@@ -3,7 +3,8 @@
 The process side of `pipeline.runtime.launch`: each launched process builds the Runner from the config
 (mmengine initialises the process group from the launcher's environment) and trains; resume
 and hooks are already set in the config by the train stage. Under Slurm, rank 0 first appends the
-job's id to `work_dirs/<key>/slurm-jobs.txt`, and each task uses the CPUs Slurm gave it.
+job's id to `work_dirs/<key>/slurm-jobs.txt`. Every process computes with the stage's fixed
+threads (`pipeline.runtime.resources`), not with the CPUs a launcher gave it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ..engine.results import Stopped
 from .launch import SLURM_JOBS_FILE, STOPPED_EXIT
+from .resources import limit_threads
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,13 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     from dsla.engine.safe_checkpoint import use_weights_only_loading
 
     use_weights_only_loading()  # also done by importing dsla (the config's custom_imports)
+    limit_threads()  # the same threads as an in-process training: the numbers must not depend on the launcher
     work_dir = Path(args.config).resolve().parent
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.launcher == "slurm":
         record_slurm_job(work_dir)
-        if os.environ.get("SLURM_CPUS_PER_TASK"):  # task/none binds nothing: keep torch to our share
-            torch.set_num_threads(int(os.environ["SLURM_CPUS_PER_TASK"]))
         if not torch.cuda.is_available():
             slurm_process_group_env()
     if args.launcher in ("pytorch", "slurm") and not torch.cuda.is_available():

@@ -22,6 +22,7 @@ from pathlib import Path
 from .. import profiles
 from ..digest import data_fingerprint as fingerprint_of
 from ..engine.results import StageResult
+from .contracts import Prepared
 
 
 def check_split(root: Path, ann: str, image_folder: str) -> None:
@@ -73,8 +74,8 @@ def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic
     # the validation images Figure 4's per-epoch curves use (all of them when not set)
     curve_ann = profiles.write_curve_subset(root, val_ann, curve_images) if curve_images else val_ann
     return StageResult(
-        {"data_root": str(root.resolve()) + "/", "train_ann": train_ann, "val_ann": val_ann, "curve_ann": curve_ann,
-         "density": density, "run_id": ctx.run_id, "annotations": [train_ann, val_ann], "images": list(images),
-         "fingerprint": fingerprint_of(root, [train_ann, val_ann], list(images)),
-         "description": profiles.describe_data(dataset, synthetic, str(root))},
+        Prepared(data_root=str(root.resolve()) + "/", train_ann=train_ann, val_ann=val_ann, curve_ann=curve_ann,
+                 density=density, run_id=ctx.run_id, annotations=[train_ann, val_ann], images=list(images),
+                 fingerprint=fingerprint_of(root, [train_ann, val_ann], list(images)),
+                 description=profiles.describe_data(dataset, synthetic, str(root))),
         metrics={k: v for k, v in density.items() if isinstance(v, (int, float))})

@@ -135,8 +135,8 @@ def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> StageRes
     figure = inputs.pop("figure4", None)
     qualitative = inputs.pop("qualitative", None)
     out_dir = Path(ctx.settings.get("report_dir") or Path("reports") / "out" / profile).resolve()
-    uri = ctx.tracker.uri if ctx.tracker is not None else ctx.settings.get("tracking_uri", "")
-    commit = ctx.tracker.commit if ctx.tracker is not None else ""
+    # where the runs are and which commit made them: how the report was run, given by the command
+    uri, commit = ctx.settings.get("tracking_uri", ""), ctx.settings.get("commit", "")
     files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit, qualitative=qualitative)
     from ..report.claims import claims_tags, decide_claims
     return StageResult({"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id},

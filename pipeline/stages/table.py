@@ -128,8 +128,3 @@ def row_runs(spec, rows: dict[str, dict]) -> list[ChildRun]:
             params=params, metrics=metrics))
     return children
 
-
-def log_rows(tracker, parent_run_id: str, spec, rows: dict[str, dict], dataset: str) -> list[str]:
-    """`row_runs` logged under `parent_run_id` (what the engine's tracker does after the stage); their ids."""
-    return [tracker.child_run(parent_run_id, child.name, dataset, tags=child.tags, params=child.params,
-                              metrics=child.metrics) for child in row_runs(spec, rows)]

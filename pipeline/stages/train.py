@@ -22,9 +22,8 @@ stage with a message and resumes like a killed run.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 from experiments import knobs
@@ -34,6 +33,7 @@ from ..engine.results import StageResult
 from ..runtime import launch
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
+from .contracts import Prepared, Trained
 
 EPOCHS_FILE = "epochs.jsonl"
 # The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
@@ -122,7 +122,7 @@ def build_config(*, config: str, data_root: str | None, overrides: dict, seed: i
     hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE))]
     if progress:
         hooks.append(dict(type="EpochProgressHook", description=description or work_dir.name))
-    if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (`tracking_environment`)
+    if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (set by the tracker while a training runs)
         hooks.append(dict(type="MLflowMetricsHook", run_id=run_id))
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
     imports = list((cfg.get("custom_imports") or {}).get("imports", []))
@@ -136,25 +136,6 @@ def register_hooks() -> None:
 
     for module in HOOK_MODULES:
         importlib.import_module(module)
-
-
-@contextlib.contextmanager
-def tracking_environment(uri: str | None):
-    """`MLFLOW_TRACKING_URI=uri` while the body runs (training in this process or a launched one):
-    the tracking URI reaches `MLflowMetricsHook` through the environment, never through the dumped
-    config, which is logged, copied into every checkpoint's meta and uploaded as an artifact."""
-    if uri is None:
-        yield
-        return
-    old = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old
 
 
 def intact_checkpoint(path: Path) -> bool:
@@ -218,7 +199,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
-          config_digest: str, prepared: dict | None = None, val_every_epoch: bool = True,
+          config_digest: str, prepared: Prepared | None = None, val_every_epoch: bool = True,
           cfg_options: dict | None = None, data: dict | None = None) -> StageResult:
     """Train; `prepared` (the prepare stage's result) gives the data, or, without it, the
     config's own data roots (`data`: their description and the digest that keys them)."""
@@ -230,11 +211,11 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     drop_broken_checkpoints(work_dir)
-    cfg = build_config(config=config, data_root=prepared["data_root"] if prepared else None, overrides=overrides,
+    cfg = build_config(config=config, data_root=prepared.data_root if prepared else None, overrides=overrides,
                        seed=seed, work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
                        val_every_epoch=val_every_epoch, cfg_options=cfg_options, description=ctx.node)
-    if prepared and prepared.get("curve_ann", prepared["val_ann"]) != prepared["val_ann"]:
-        set_curve_annotations(cfg, prepared["data_root"], prepared["curve_ann"])
+    if prepared and prepared.curve_ann != prepared.val_ann:
+        set_curve_annotations(cfg, prepared.data_root, prepared.curve_ann)
     cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     # which weights the backbone starts from (a configured file that is missing fails here, in one line)
     weights = backbone_weights(cfg.model.backbone)
@@ -242,18 +223,17 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     cfg.dump(str(config_file))
 
     launcher = ctx.settings.get("launcher", "none")
-    watching = ctx.tracker.system_metrics(ctx.run_id) if ctx.run_id else contextlib.nullcontext()
-    with tracking_environment(ctx.tracker.uri if ctx.tracker is not None else None), watching:
-        if launcher == "none":
-            limit_threads(ctx.settings)
-            use_weights_only_loading()
-            register_hooks()
-            from mmengine.runner import Runner
-            with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
-                Runner.from_cfg(cfg).train()
-        else:
-            launch.run(launcher, config_file, ctx.settings, log=work_dir / f"launch-{launcher}.log",
-                       job_name=ctx.node, cwd=REPO_ROOT)  # raises Stopped when the worker was stopped on purpose
+    # (the tracker, not this stage, sets MLFLOW_TRACKING_URI and watches system metrics meanwhile)
+    if launcher == "none":
+        limit_threads(profile)
+        use_weights_only_loading()
+        register_hooks()
+        from mmengine.runner import Runner
+        with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
+            Runner.from_cfg(cfg).train()
+    else:
+        launch.run(launcher, config_file, ctx.settings, log=work_dir / f"launch-{launcher}.log",
+                   job_name=ctx.node, cwd=REPO_ROOT)  # raises Stopped when the worker was stopped on purpose
 
     epochs = read_epoch_records(str(work_dir / EPOCHS_FILE))
     if not epochs:
@@ -262,13 +242,14 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     from ..tracking.records import dataset_input  # what is logged: watch-only, outside the key
 
     return StageResult(
-        {"work_dir": str(work_dir), "checkpoint": str(checkpoint), "config": str(config_file),
-         "epochs": epochs, "final": epochs[-1], "run_id": ctx.run_id, "knobs": knobs.effective(cfg),
-         "run": {"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-         "data": prepared["description"] if prepared else (data or {}).get("description", ""), "weights": weights},
+        Trained(work_dir=str(work_dir), checkpoint=str(checkpoint), config=str(config_file),
+                epochs=epochs, final=epochs[-1], run_id=ctx.run_id, knobs=knobs.effective(cfg),
+                run={"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
+                data=prepared.description if prepared else (data or {}).get("description", ""), weights=weights),
         params={**knobs.effective(cfg), "backbone_weights": weights},
         artifacts={"": [str(config_file)], "logs": [str(f) for f in sorted(work_dir.glob("*/*.log"))]},
-        inputs=[{**dataset_input(dataset, profile, prepared=prepared, data=data), "context": "training"}],
+        inputs=[{**dataset_input(dataset, profile, prepared=asdict(prepared) if prepared else None, data=data),
+                 "context": "training"}],
         models=[{"files": [str(checkpoint), str(config_file)], "step": epochs[-1]["epoch"],
                  "name": f"{variant}-{dataset}" + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
                  "params": knobs.effective(cfg)}])

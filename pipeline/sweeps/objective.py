@@ -12,8 +12,8 @@ Outcomes:
 - pruned: `optuna.TrialPruned` (the hook stopped the training: its stage ends `stopped`; its checkpoint stays,
   so the same point resumes from it if it is ever asked for again);
 - failed: `TrialError` with the failing stage's own error (e.g. the head's non-finite loss);
-- busy: another process is running a stage this point needs (its data preparation, or the same
-  point from another worker) — the trial waits for it and then uses its result.
+- another process running a stage this point needs (its data preparation, or the same point from
+  another worker) is not an outcome: the engine waits for it and then uses its result.
 """
 from __future__ import annotations
 
@@ -21,10 +21,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from ..engine.store import FAILED, RUNNING, STOPPED, ResultStore
+from ..engine.store import FAILED, STOPPED, ResultStore
 from .storage import STORAGE_ENV
-
-POLL_SECONDS = 2.0
 
 
 class TrialError(RuntimeError):
@@ -66,26 +64,19 @@ class TrainObjective:
         os.environ[STORAGE_ENV] = self.storage  # for the pruning hook, here and in launched workers
         settings = {**self.settings, "train_hooks": [self.hook(trial)]}
         began = time.time()
-        while True:
-            try:
-                result = train_and_evaluate(sweep.profile, run, store=store, tracker=self.tracker,
-                                            settings=settings, data_root=self.data_root, work_root=self.work_root,
-                                            curves=curves)
-                break
-            except RuntimeError:
-                stages = in_order([node])  # upstream first
-                busy = [n for n in stages if store.load(n.key).status == RUNNING]
-                if busy:  # another worker runs a stage this point needs: wait for it, then ask again
-                    while any(store.load(n.key).status == RUNNING for n in busy):
-                        time.sleep(POLL_SECONDS)
-                    continue
-                train_record = store.load(trained.key)
-                if train_record.status == STOPPED:  # the pruning hook stopped the training
-                    raise optuna.TrialPruned(train_record.error) from None
-                failed = [n for n in stages if store.load(n.key).status == FAILED]
-                if not failed:  # it was busy elsewhere and has finished meanwhile
-                    continue
+        try:
+            result = train_and_evaluate(sweep.profile, run, store=store, tracker=self.tracker,
+                                        settings=settings, data_root=self.data_root, work_root=self.work_root,
+                                        curves=curves)
+        except RuntimeError as error:
+            # (a stage another process was running has been waited for by the engine: not an error)
+            train_record = store.load(trained.key)
+            if train_record.status == STOPPED:  # the pruning hook stopped the training
+                raise optuna.TrialPruned(train_record.error) from None
+            failed = [n for n in in_order([node]) if store.load(n.key).status == FAILED]  # upstream first
+            if failed:
                 raise TrialError(f"{failed[0].name}: {store.load(failed[0].key).error}") from None
+            raise TrialError(str(error)) from None
         train_record = store.load(trained.key).data
         epochs = train_record["result"]["epochs"]
         # a training recorded before this trial began was reused (a table's, another trial's): it cost nothing

@@ -190,6 +190,11 @@ def abandoned(tags: Mapping[str, str]) -> bool:
     return False
 
 
+# Stages whose executions are watched while they run (environment for the training's own curve
+# logging, system metrics): decided here, from what the node is, not by the stage.
+WATCHED_STAGES = ("train",)
+
+
 class Tracker(NodeHooks):
     """Creates and finishes the MLflow runs of stage executions (picklable: holds only settings)."""
 
@@ -198,9 +203,11 @@ class Tracker(NodeHooks):
         self.commit = commit or git_commit()
         self._client = None
         self._experiments: dict[str, str] = {}
+        self._watching: dict[str, contextlib.ExitStack] = {}  # by key: what watches a running training
 
     def __getstate__(self):
-        return {"uri": self.uri, "profile": self.profile, "commit": self.commit, "_client": None, "_experiments": {}}
+        return {"uri": self.uri, "profile": self.profile, "commit": self.commit, "_client": None, "_experiments": {},
+                "_watching": {}}
 
     @property
     def client(self):
@@ -265,13 +272,34 @@ class Tracker(NodeHooks):
         from .records import run_name
 
         self.end_abandoned_runs(ctx.key, node.params.get("dataset"))
-        return self.start_run(self.parent_run_name(node, run_name(node)), node.params.get("dataset"),
-                              tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name,
-                                    **owner_tags()},
-                              params={"profile": self.profile, **node.params})
+        run_id = self.start_run(self.parent_run_name(node, run_name(node)), node.params.get("dataset"),
+                                tags={"dsla.stage": node.stage.name, "dsla.key": ctx.key, "dsla.node": node.name,
+                                      **owner_tags()},
+                                params={"profile": self.profile, **node.params})
+        if node.stage.name in WATCHED_STAGES:
+            self._watch(ctx.key, run_id)
+        return run_id
+
+    def _watch(self, key: str, run_id: str) -> None:
+        """While a training runs: `MLFLOW_TRACKING_URI` set to this store (its `MLflowMetricsHook`, in
+        this process or a launched worker, finds the store through the environment, never through the
+        dumped config, which is logged and copied into every checkpoint) and the system metrics."""
+        watching = contextlib.ExitStack()
+        old = os.environ.get("MLFLOW_TRACKING_URI")
+        os.environ["MLFLOW_TRACKING_URI"] = self.uri
+        watching.callback(lambda: os.environ.pop("MLFLOW_TRACKING_URI", None) if old is None
+                          else os.environ.__setitem__("MLFLOW_TRACKING_URI", old))
+        watching.enter_context(self.system_metrics(run_id))
+        self._watching[key] = watching
+
+    def _unwatch(self, key: str) -> None:
+        watching = self._watching.pop(key, None)
+        if watching is not None:
+            watching.close()
 
     def after_node(self, node, ctx, result) -> None:
         """Log what the stage's `StageResult` carries, then end the run FINISHED."""
+        self._unwatch(ctx.key)
         run_id, dataset = ctx.run_id, node.params.get("dataset")
         if result.params:
             self.log_params(run_id, result.params)
@@ -300,12 +328,14 @@ class Tracker(NodeHooks):
     def on_node_stopped(self, node, ctx, reason: str) -> None:
         """A stage stopped on purpose (a pruned trial) is not a failure: FINISHED, tagged `dsla.stopped`
         (the reason) and `dsla.pruned`."""
+        self._unwatch(ctx.key)
         self.client.set_tag(ctx.run_id, "dsla.stopped", redact(reason)[:5000] or "stopped")
         self.client.set_tag(ctx.run_id, "dsla.pruned", "true")
         self.client.set_terminated(ctx.run_id, "FINISHED")
 
     def on_node_error(self, node, ctx, error: BaseException) -> None:
         """FAILED with the error in `dsla.error` (KILLED when interrupted)."""
+        self._unwatch(ctx.key)
         self.client.set_tag(ctx.run_id, "dsla.error", redact(f"{type(error).__name__}: {error}")[:5000])
         self.client.set_terminated(ctx.run_id, "FAILED" if isinstance(error, Exception) else "KILLED")
 

@@ -2,7 +2,7 @@
 Table 4's rows compared on one page (FS / DSLA flags, knobs, AP and its difference to the
 baseline), two training curves on one chart, the model-training view (not GenAI).
 
-The runs are logged by the pipeline's own code (`Tracker`, the table stage's `log_rows`) from
+The runs are logged by the pipeline's own code (`Tracker`, the table stage's `row_runs`) from
 hand-made evaluation results, so the test takes a minute rather than four trainings; the
 screenshots of docs/mlflow.md come from real trainings (scripts/mlflow_screenshots.py)."""
 from __future__ import annotations
@@ -15,8 +15,15 @@ import pytest
 
 from experiments import tables as defs
 from pipeline.report.links import Links
-from pipeline.stages.table import aggregate_rows, log_rows
+from pipeline.stages.table import aggregate_rows, row_runs
 from pipeline.tracking import Tracker
+
+
+def log_rows(tracker, parent_run_id: str, spec, rows: dict, dataset: str) -> list[str]:
+    """The table's row runs logged as the engine's tracker logs a `StageResult`'s children; their ids."""
+    return [tracker.child_run(parent_run_id, child.name, dataset, tags=child.tags, params=child.params,
+                              metrics=child.metrics) for child in row_runs(spec, rows)]
+
 
 defs = defs
 

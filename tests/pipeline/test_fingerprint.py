@@ -120,3 +120,16 @@ def test_tree_fingerprint_is_content_not_place(tmp_path):
     assert fingerprint(tree_digests(tmp_path / "b")) != fingerprint(a)
     with pytest.raises(FileNotFoundError, match="not a folder"):
         tree_digests(tmp_path / "missing")
+
+
+def test_source_digest_ignores_comments_and_docstrings_not_code(tmp_path):
+    from pipeline.engine.fingerprint import source_digest
+
+    path = tmp_path / "m.py"
+    path.write_text('"""Doc."""\nimport math\n\n\ndef f(x):\n    """Doc."""\n    return x * 2\n')
+    original = source_digest(path)
+    path.write_text('"""Other doc."""\n# a comment\nimport math\n\ndef f(x):  # inline\n    """More."""\n'
+                    '    return x * 2\n')
+    assert source_digest(path) == original
+    path.write_text('"""Doc."""\nimport math\n\n\ndef f(x):\n    """Doc."""\n    return x * 3\n')
+    assert source_digest(path) != original

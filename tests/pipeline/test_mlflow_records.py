@@ -7,9 +7,16 @@ from mlflow.tracking import MlflowClient
 
 from experiments import tables as defs
 from pipeline.engine import Node, Stage
-from pipeline.stages.table import aggregate_rows, log_rows
+from pipeline.stages.table import aggregate_rows, row_runs
 from pipeline.tracking import Tracker
 from pipeline.tracking.records import row_params, run_name
+
+
+def log_rows(tracker, parent_run_id: str, spec, rows: dict, dataset: str) -> list[str]:
+    """The table's row runs logged as the engine's tracker logs a `StageResult`'s children; their ids."""
+    return [tracker.child_run(parent_run_id, child.name, dataset, tags=child.tags, params=child.params,
+                              metrics=child.metrics) for child in row_runs(spec, rows)]
+
 
 TABLE4 = defs.tables("smoke")["table4"]
 AP = {"baseline": 0.10, "fs": 0.12, "dsla": 0.13, "dsla_fs": 0.15}

@@ -3,6 +3,8 @@ dependents and passes the whole result to its node hooks (tracking); `Stopped` i
 Plain Python: the hooks here record their calls."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from pipeline import engine
@@ -95,3 +97,102 @@ def test_values_the_store_cannot_keep_fail_the_stage(store, tmp_path):
     report = engine.run([node], store, work_root=tmp_path / "w")
     assert report.outcomes[node.key].status == engine.FAILED
     assert "not JSON serializable" in report.outcomes[node.key].error
+
+
+# --- contracts checked when the graph is built (typed results, bound parameters) ---------------
+
+@dataclass(frozen=True)
+class Prepared:
+    data_root: str
+
+
+@dataclass(frozen=True)
+class Trained:
+    checkpoint: str
+    epochs: int
+
+
+def prepare_typed(ctx, *, root: str) -> Prepared:
+    return Prepared(data_root=root)
+
+
+def train_typed(ctx, *, epochs: int, prepared: Prepared) -> StageResult:
+    assert isinstance(prepared, Prepared), type(prepared)  # the engine hands back the dataclass
+    return StageResult(Trained(checkpoint=f"{prepared.data_root}/epoch_{epochs}.pth", epochs=epochs),
+                       metrics={"epochs": epochs})
+
+
+def evaluate_typed(ctx, *, trained: Trained) -> dict:
+    return {"checkpoint": trained.checkpoint, "typed": isinstance(trained, Trained)}
+
+
+PREPARE_T = Stage("prepare", prepare_typed)
+TRAIN_T = Stage("train", train_typed, returns=Trained)
+EVALUATE_T = Stage("evaluate", evaluate_typed)
+
+
+def test_typed_results_are_recorded_as_json_and_handed_back_as_their_dataclass(store, tmp_path):
+    prepared = Node("prepare", PREPARE_T, {"root": "/data"})
+    trained = Node("train", TRAIN_T, {"epochs": 2}, inputs={"prepared": prepared})
+    evaluated = Node("evaluate", EVALUATE_T, inputs={"trained": trained})
+    report = engine.run([evaluated], store, work_root=tmp_path / "work")
+    assert report.outcomes[evaluated.key].result == {"checkpoint": "/data/epoch_2.pth", "typed": True}
+    assert store.load(trained.key).result == {"checkpoint": "/data/epoch_2.pth", "epochs": 2}
+    assert PREPARE_T.result_type is Prepared and TRAIN_T.result_type is Trained and EVALUATE_T.result_type is None
+    # `-> StageResult` (the project's stages) and `-> dict` declare no result type: dicts go on
+    assert MEASURED.result_type is None and Stage("t", train_typed).result_type is None
+
+
+def test_a_typo_in_a_parameter_fails_when_the_node_is_built_in_one_line():
+    from pipeline.graph import EVALUATE, Pipeline
+
+    prepared = Pipeline("smoke").prepare("crowdhuman")
+    with pytest.raises(TypeError) as error:
+        Node("evaluate:typo", EVALUATE, {"profle": "smoke", "dataset": "crowdhuman"},
+             inputs={"trained": prepared, "prepared": prepared})
+    assert str(error.value).startswith("node 'evaluate:typo': unknown parameter 'profle' (stage 'evaluate' takes ")
+    assert "\n" not in str(error.value)
+    with pytest.raises(TypeError, match=r"^node 'evaluate:short': missing a required argument: 'trained'"):
+        Node("evaluate:short", EVALUATE, {"profile": "smoke", "dataset": "crowdhuman"}, inputs={"prepared": prepared})
+
+
+def test_an_input_of_the_wrong_type_fails_when_the_node_is_built_in_one_line():
+    prepared = Node("prepare", PREPARE_T, {"root": "/data"})
+    with pytest.raises(TypeError) as error:
+        Node("evaluate:wired-wrong", EVALUATE_T, inputs={"trained": prepared})
+    assert str(error.value) == ("node 'evaluate:wired-wrong': input 'trained' is a Prepared (node 'prepare', "
+                                "stage 'prepare'); stage 'evaluate' expects Trained")
+
+
+def test_every_node_of_every_profile_binds_to_its_stage():
+    from pipeline.engine import in_order
+    from pipeline.graph import Pipeline
+
+    for profile in ("smoke", "tiny"):
+        assert len(in_order([Pipeline(profile).target("reproduce-tables")])) > 30
+
+
+def test_the_prepare_stage_hands_a_typed_prepared_to_the_stages_that_declare_it():
+    from pipeline.graph import EVALUATE, PREPARE, QUALITATIVE, TABLE, TRAIN
+    from pipeline.stages.contracts import Prepared
+
+    assert PREPARE.result_type is Prepared
+    assert TRAIN.wanted_type("prepared") is Prepared  # `Prepared | None`: `pipeline train CONFIG` has none
+    assert EVALUATE.wanted_type("prepared") is Prepared and QUALITATIVE.wanted_type("prepared") is Prepared
+    recorded = {"data_root": "/d/", "train_ann": "t", "val_ann": "v", "curve_ann": "v", "density": {},
+                "annotations": ["t", "v"], "images": ["Images"], "fingerprint": "f", "description": "d", "run_id": None}
+    assert EVALUATE.typed_input("prepared", recorded, PREPARE) == Prepared(**recorded)
+    assert TABLE.typed_input("density", recorded, PREPARE) is recorded  # `**inputs`: the dict
+
+
+def test_the_real_graph_refuses_a_prepared_where_evaluate_takes_a_trained_when_built():
+    from pipeline.graph import EVALUATE, TRAIN, Pipeline
+    from pipeline.stages.contracts import Trained
+
+    assert TRAIN.result_type is Trained and EVALUATE.wanted_type("trained") is Trained
+    prepared = Pipeline("smoke").prepare("crowdhuman")
+    with pytest.raises(TypeError) as error:
+        Node("evaluate:wired-wrong", EVALUATE, {"profile": "smoke", "dataset": "crowdhuman"},
+             inputs={"trained": prepared, "prepared": prepared})
+    assert str(error.value) == ("node 'evaluate:wired-wrong': input 'trained' is a Prepared (node 'prepare:crowdhuman', "
+                                "stage 'prepare'); stage 'evaluate' expects Trained")

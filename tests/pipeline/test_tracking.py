@@ -12,8 +12,7 @@ from pipeline.tracking import Tracker, TrackingUnavailable, check_reachable, fla
 
 
 def ok_stage(ctx, value, dataset):
-    ctx.tracker.log_metrics(ctx.run_id, {"AP": value / 10}, step=1)
-    return {"value": value}
+    return StageResult({"value": value}, metrics={"AP": value / 10})  # stages log nothing themselves
 
 
 def failing_stage(ctx, dataset):
@@ -107,3 +106,25 @@ def test_a_stopped_stage_is_not_a_failed_run(tracker, tmp_path):
     [run] = tracker.client.search_runs([tracker.client.get_experiment_by_name("dsla/smoke/crowdhuman").experiment_id])
     assert run.info.status == "FINISHED" and run.data.tags["dsla.stopped"] == "pruned after epoch 1 (AP 0.0100)"
     assert "dsla.error" not in run.data.tags
+
+
+SEEN_URI = []
+
+
+def sees_the_tracking_uri(ctx, dataset):
+    import os
+    SEEN_URI.append(os.environ.get("MLFLOW_TRACKING_URI"))
+    return {"ok": True}
+
+
+def test_the_tracker_not_the_stage_points_a_training_at_its_store(tracker, tmp_path, monkeypatch):
+    """While a train stage runs, MLFLOW_TRACKING_URI names the tracker's store (its MLflowMetricsHook
+    and a launched worker find it there); other stages, and the process afterwards, are untouched."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    SEEN_URI.clear()
+    train = Node("train:crowdhuman/x", Stage("train", sees_the_tracking_uri), {"dataset": "crowdhuman"})
+    table = Node("table4", Stage("table", sees_the_tracking_uri), {"dataset": "crowdhuman"})
+    report = engine.run([train, table], ResultStore(tmp_path / "store"), work_root=tmp_path / "w", tracker=tracker)
+    assert report.ok
+    assert sorted(SEEN_URI, key=str) == sorted([tracker.uri, None], key=str)
+    assert "MLFLOW_TRACKING_URI" not in __import__("os").environ
