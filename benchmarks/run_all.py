@@ -11,7 +11,8 @@ Benchmarks, in the report's order (each also runs alone, see its module):
   pipeline     benchmarks/bench_pipeline.py     cached reproduce-tables re-run, loader vs step
   sweep        benchmarks/bench_sweep.py        pruned TPE search vs the K x T grid, over search seeds
   profile      benchmarks/profile_train.py      tiny step phases, top operators, hooks, our loop vs mmdet's
-  throughput   benchmarks/bench_throughput.py   tiny train / validation images/s ours vs mmdet, GFLOP/s
+  throughput   benchmarks/bench_throughput.py   tiny train / validation images/s ours vs mmdet vs before, GFLOP/s
+  threads      benchmarks/bench_threads.py      2 trainings x 1 thread vs 1 training x 2 threads (measured only)
 
 Sections measured by hand (a cold setup, the whole default run) are kept as Markdown in
 ``reports/`` (``HAND_MEASURED``) and appended as they are.
@@ -39,6 +40,7 @@ from . import (
     bench_deploy,
     bench_pipeline,
     bench_sweep,
+    bench_threads,
     bench_throughput,
     bench_train_cost,
     profile_train,
@@ -91,6 +93,7 @@ BENCHMARKS = {
     "sweep": bench_sweep.measure,
     "profile": profile_train.measure,
     "throughput": bench_throughput.measure,
+    "threads": bench_threads.measure,
 }
 
 

@@ -1,7 +1,14 @@
 """bench_throughput's arithmetic, on numbers worked by hand."""
 import pytest
 
-from benchmarks.bench_throughput import epochs_per_hour, gemm_flops, gflops_per_second, images_per_second, validation_share
+from benchmarks.bench_throughput import (
+    epochs_per_hour,
+    gemm_flops,
+    gflops_per_second,
+    images_per_second,
+    training_step_flops,
+    validation_share,
+)
 
 
 def test_gemm_flops_count_a_multiply_and_an_add_per_term():
@@ -35,3 +42,9 @@ def test_epochs_per_hour():
     assert epochs_per_hour(20.0, 10.0, val_every=12) == pytest.approx(3600 / 20.8333333333)
     # two cores, two trainings: twice the epochs
     assert epochs_per_hour(20.0, 10.0, cores=2) == pytest.approx(240.0)
+
+
+def test_training_step_flops_count_no_backward_for_frozen_layers():
+    # 5 GFLOP forward, 2 of them in frozen layers: backward 2 x 3 -> 11 in all
+    assert training_step_flops(5e9, 2e9) == pytest.approx(11e9)
+    assert training_step_flops(5e9, 0.0) == pytest.approx(15e9)  # nothing frozen: 3 x forward
