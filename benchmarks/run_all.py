@@ -10,6 +10,9 @@ Benchmarks, in the report's order (each also runs alone, see its module):
   convergence  benchmarks/bench_convergence.py  epochs to 95 % of the final AP, tiny, seeds
   pipeline     benchmarks/bench_pipeline.py     cached reproduce-tables re-run, loader vs step
   sweep        benchmarks/bench_sweep.py        pruned TPE search vs the K x T grid, over search seeds
+  profile      benchmarks/profile_train.py      tiny step phases, top operators, hooks, our loop vs mmdet's
+  throughput   benchmarks/bench_throughput.py   tiny train / validation images/s ours vs mmdet vs before, GFLOP/s
+  threads      benchmarks/bench_threads.py      2 trainings x 1 thread vs 1 training x 2 threads (measured only)
 
 Sections measured by hand (a cold setup, the whole default run) are kept as Markdown in
 ``reports/`` (``HAND_MEASURED``) and appended as they are.
@@ -31,7 +34,17 @@ import time
 import traceback
 from pathlib import Path
 
-from . import bench_assignment, bench_convergence, bench_deploy, bench_pipeline, bench_sweep, bench_train_cost
+from . import (
+    bench_assignment,
+    bench_convergence,
+    bench_deploy,
+    bench_pipeline,
+    bench_sweep,
+    bench_threads,
+    bench_throughput,
+    bench_train_cost,
+    profile_train,
+)
 from .common import DEFAULT_THREADS, REPO_ROOT, Goal, Section, markdown_table, quiet, run_section, set_threads
 
 RESULTS = REPO_ROOT / "work_dirs" / "benchmarks" / "results.json"
@@ -78,6 +91,9 @@ BENCHMARKS = {
     "convergence": bench_convergence.measure,
     "pipeline": bench_pipeline.measure,
     "sweep": bench_sweep.measure,
+    "profile": profile_train.measure,
+    "throughput": bench_throughput.measure,
+    "threads": bench_threads.measure,
 }
 
 

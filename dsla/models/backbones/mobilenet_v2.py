@@ -113,10 +113,18 @@ class MobileNetV2Features(BaseModule):
             scratch (the log says so). A path that is not a file raises at `init_weights`.
         frozen_stages: freeze blocks 0..frozen_stages (parameters and BN statistics); −1 none.
         norm_eval: keep every BatchNorm in eval mode during training.
+        prefix_cache: keep the frozen blocks' outputs of every image seen, keyed by the sample
+            (``sample_keys``, set by ``EndToEndDetector`` for each batch: image path, flip, shape
+            and a checksum of the input), and reuse them when the same input comes again (the
+            next epoch, the next validation). The frozen blocks are a fixed function (weights
+            and BN statistics frozen, eval mode), and on CPU their kernels compute each image
+            alone, so the features are the same bits as recomputed (tests/models/test_exactness.py);
+            loading weights empties the cache. At most ``prefix_cache_images`` images are kept.
     """
 
     def __init__(self, out_indices: Sequence[int] = (6, 13, 17), checkpoint: str | None = None,
-                 frozen_stages: int = -1, norm_eval: bool = False, init_cfg=None) -> None:
+                 frozen_stages: int = -1, norm_eval: bool = False, prefix_cache: bool = False,
+                 prefix_cache_images: int = 4096, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         from torchvision.models import mobilenet_v2
 
@@ -136,6 +144,10 @@ class MobileNetV2Features(BaseModule):
         self.out_channels = tuple(BLOCK_CHANNELS[i] for i in out_indices)
         self.strides = tuple(BLOCK_STRIDES[i] for i in out_indices)
         self.weights_source = 'random initialisation (from scratch)'
+        self.prefix_cache = prefix_cache and frozen_stages >= 0
+        self.prefix_cache_images = prefix_cache_images
+        self.sample_keys: list | None = None  # one hashable key per image of the next batch
+        self._cache: dict = {}
         self._freeze()
 
     def init_weights(self) -> None:
@@ -157,7 +169,12 @@ class MobileNetV2Features(BaseModule):
         self.weights_source = f'{path} (sha256 {file_sha256(path)[:12]}, {count} tensors)'
         print_log(f'MobileNetV2Features: ImageNet weights loaded from {self.weights_source}',
                   logger='current')
+        self._cache.clear()
         self._freeze()
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self._cache.clear()  # new weights: cached features of the old ones are stale
+        super()._load_from_state_dict(*args, **kwargs)
 
     def _freeze(self) -> None:
         for index in range(self.frozen_stages + 1):
@@ -167,12 +184,37 @@ class MobileNetV2Features(BaseModule):
                 param.requires_grad = False
 
     def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        outs = []
-        for index, block in enumerate(self.features):
-            x = block(x)
+        start, outs = 0, []
+        keys, self.sample_keys = self.sample_keys, None
+        if self.prefix_cache and keys is not None and len(keys) == x.size(0):
+            start = self.frozen_stages + 1
+            x, outs = self._cached_prefix(x, keys, start)
+        for index in range(start, len(self.features)):
+            x = self.features[index](x)
             if index in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+    def _cached_prefix(self, x: Tensor, keys: list, stop: int) -> tuple[Tensor, list]:
+        """Blocks 0..stop-1 of the batch from the cache, computing (and keeping) the images that
+        are not in it: (their output, the outputs of `out_indices` among them)."""
+        missing = [i for i, key in enumerate(keys) if key not in self._cache]
+        fresh = {}
+        if missing:
+            with torch.no_grad():
+                y, kept = x[missing], []
+                for index in range(stop):
+                    y = self.features[index](y)
+                    if index in self.out_indices:
+                        kept.append(y)
+            for row, i in enumerate(missing):
+                fresh[keys[i]] = (y[row].clone(), [t[row].clone() for t in kept])
+            if len(self._cache) + len(fresh) <= self.prefix_cache_images:
+                self._cache.update(fresh)
+        entries = [self._cache[key] if key in self._cache else fresh[key] for key in keys]
+        last = torch.stack([entry[0] for entry in entries])
+        outs = [torch.stack([entry[1][j] for entry in entries]) for j in range(len(entries[0][1]))]
+        return last, outs
 
     def train(self, mode: bool = True):
         super().train(mode)
