@@ -37,7 +37,7 @@ SEEDS = 2
 AFTER = 3  # drops are counted from epoch AFTER + 1 on (issue 20: "no drop larger than 2 AP after epoch 3")
 MAX_DROP = 2.0  # AP points
 PLATEAU_BAND = 1.0  # AP points: the plateau criterion of the evidence issue (last epochs within 1 AP)
-CONFIG = "experiments/configs/tiny/baseline_crowdhuman.py"
+CONFIG = "tiny/baseline_crowdhuman"
 RESULTS = Path("work_dirs/benchmarks/baseline_lr.json")
 # the paper's 36-epoch schedule shape: lr x0.1 after epochs 27 and 33
 PLATEAU_OPTIONS = {"train_cfg.max_epochs": 36, "param_scheduler.1.end": 36, "param_scheduler.1.milestones": [27, 33]}
@@ -109,11 +109,14 @@ def _train(nodes: dict, jobs: int) -> dict:
     return curves
 
 
-def sweep(jobs: int = 2, seeds: int = SEEDS) -> dict:
-    curves = _train(_nodes(LRS, seeds), jobs)
-    by_lr = {lr: [curves[(lr, s)] for s in range(seeds)] for lr in LRS}
+def sweep(jobs: int = 2, seeds: int = SEEDS, lrs=LRS, previous: dict | None = None) -> dict:
+    """Train the lrs `lrs` (the others' curves are taken from `previous`, an earlier sweep's record)."""
+    curves = _train(_nodes(lrs, seeds), jobs)
+    by_lr = {float(lr): runs for lr, runs in ((previous or {}).get("curves") or {}).items()}
+    by_lr.update({lr: [curves[(lr, s)] for s in range(seeds)] for lr in lrs})
+    by_lr = dict(sorted(by_lr.items()))
     lr, why = choose(by_lr)
-    return {"lrs": list(LRS), "seeds": seeds, "curves": {f"{lr:g}": c for lr, c in by_lr.items()},
+    return {"lrs": list(by_lr), "seeds": seeds, "curves": {f"{lr:g}": c for lr, c in by_lr.items()},
             "largest_drop": {f"{lr:g}": [largest_drop(c) for c in runs] for lr, runs in by_lr.items()},
             "chosen": lr, "why": why}
 
@@ -150,6 +153,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, help="with --plateau: this lr instead of the sweep's choice")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=SEEDS)
+    parser.add_argument("--lrs", type=float, nargs="+", default=list(LRS),
+                        help="train these lrs; the others' curves are kept from the results file")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.plateau:
@@ -158,7 +163,7 @@ def main() -> None:
             parser.error("no lr: run the sweep first or pass --lr")
         results["plateau"] = plateau(lr, jobs=1)
     else:
-        results["sweep"] = sweep(args.jobs, args.seeds)
+        results["sweep"] = sweep(args.jobs, args.seeds, tuple(args.lrs), results.get("sweep"))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1))
     print(render(results))
