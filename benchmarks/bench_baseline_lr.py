@@ -139,9 +139,8 @@ def render(results: dict) -> str:
                 lines.append(f"| {lr} | {seed} | {' '.join(f'{v:.1f}' for v in curve)} | "
                              f"{s['largest_drop'][lr][seed]:.1f} | {curve[-1]:.1f} |")
         lines += ["", f"Chosen: lr {s['chosen']:g}. {s['why']}."]
-    if "plateau" in results:
-        p = results["plateau"]
-        lines += ["", f"Tuned baseline, lr {p['lr']:g}, {p['epochs']} epochs (lr x0.1 after 27 and 33), seed 0: "
+    for p in (results.get("plateau") or {}).values():
+        lines += ["", f"Baseline, lr {p['lr']:g}, {p['epochs']} epochs (lr x0.1 after 27 and 33), seed 0: "
                   + " ".join(f"{v:.1f}" for v in p["curve"]),
                   f"Within {p['band']:g} AP of its final AP from epoch {p['plateau_epoch']} on."]
     return "\n".join(lines)
@@ -161,7 +160,9 @@ def main() -> None:
         lr = args.lr or results.get("sweep", {}).get("chosen")
         if lr is None:
             parser.error("no lr: run the sweep first or pass --lr")
-        results["plateau"] = plateau(lr, jobs=1)
+        result = plateau(lr, jobs=1)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # another run may have written
+        results.setdefault("plateau", {})[f"{lr:g}"] = result
     else:
         results["sweep"] = sweep(args.jobs, args.seeds, tuple(args.lrs), results.get("sweep"))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
