@@ -30,7 +30,9 @@ numbers they quote; every verdict follows from the numbers by one rule:
   once so its plateau is unknown, the verdict is "not resolved" and says why; the effect is
   still shown, named as what it is: AP after N epochs. One-seed grid points (Tables 6, 7) are
   validated once; they take their plateau from the DSLA + FS claim runs (same model and
-  schedule) and say so.
+  schedule) and say so. A profile whose schedule is measured to stop short of convergence
+  (`pipeline.profiles.SHORT_OF_CONVERGENCE`: curves flattened by a learning-rate drop can still be
+  short of it) leaves these claims "not resolved" too, saying so.
 - **Inference cost unchanged** (Table 5): params and FLOPs are counted, not sampled (no noise);
   supported when both differ by at most 0.5 % (the resolution of the paper's 32.0 M / 201 G),
   else contradicted.
@@ -333,7 +335,7 @@ def plateau_state(row: dict | None) -> tuple[bool | None, str]:
 
 
 def plateau_gate(result: Claim, rows: dict, runs: list[str], proxy: dict | None = None,
-                 proxy_name: str = "") -> Claim:
+                 proxy_name: str = "", short_of_convergence: str | None = None) -> Claim:
     """A claim about accuracy at convergence, decided only when every compared run has plateaued
     (see the module docstring); otherwise "not resolved" naming the run and its spread, the
     effect kept and named "after N epochs". `proxy`: the row whose curves stand in for runs
@@ -346,14 +348,18 @@ def plateau_gate(result: Claim, rows: dict, runs: list[str], proxy: dict | None 
             text = f"as the {proxy_name} claim runs (same model and schedule): {text}"
         states[run] = (state, text)
     failing = {run: text for run, (state, text) in states.items() if state is not True}
-    if not failing or result.effect is None:
-        if not failing:
-            return Claim(**{**asdict(result), "why": result.why + "; all compared runs plateaued"})
-        return result
-    rising = [f"{run} {'still rising' if states[run][0] is False else 'plateau unknown'} ({text})"
-              for run, text in failing.items()]
     epochs = {len(c) for run in runs for c in ((rows.get(run) or {}).get("curves") or {}).values()}
     after = f" (AP after {max(epochs)} epochs)" if epochs else ""
+    if result.effect is None:
+        return result
+    if not failing and short_of_convergence:  # the runs look flat, but the schedule is known to stop short
+        return Claim(**{**asdict(result), "measure": result.measure + after, "verdict": NOT_RESOLVED,
+                        "why": f"precondition not met: {short_of_convergence}; the interval alone would say "
+                               f"{result.verdict} ({result.why})"})
+    if not failing:
+        return Claim(**{**asdict(result), "why": result.why + "; all compared runs plateaued"})
+    rising = [f"{run} {'still rising' if states[run][0] is False else 'plateau unknown'} ({text})"
+              for run, text in failing.items()]
     return Claim(**{**asdict(result), "measure": result.measure + after, "verdict": NOT_RESOLVED,
                     "why": f"precondition not met: {'; '.join(rising)}; the interval alone would say "
                            f"{result.verdict} ({result.why})"})
@@ -375,7 +381,8 @@ def cost_claim(claim: str, paper: str, rows: dict) -> Claim:
                  f"{100 * COST_TOLERANCE:.1f} %")
 
 
-def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[Claim]:
+def decide_claims(tables: dict[str, dict | None], figure: dict | None,
+                  short_of_convergence: str | None = None) -> list[Claim]:
     """Every claim of the paper, decided from the recorded table and figure stage results.
 
     `tables` maps a table name to its stage result (`{"rows": {row id: {..., "per_seed":
@@ -390,7 +397,7 @@ def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[C
     proxy = t4.get("dsla_fs")
 
     def gated(claim: Claim, table: dict, runs: list[str], grid: bool = False) -> Claim:
-        return plateau_gate(claim, table, runs, proxy if grid else None, "DSLA + FS")
+        return plateau_gate(claim, table, runs, proxy if grid else None, "DSLA + FS", short_of_convergence)
 
     return [
         gated(paired_claim("DSLA raises AP over the baseline", "Table 4: 91.1 vs 90.1 AP (+1.0)",
@@ -419,10 +426,10 @@ def decide_claims(tables: dict[str, dict | None], figure: dict | None) -> list[C
                    rows.get("table5", {})),
         gated(paired_claim("DSLA + FS raises AP on COCO", "Table 8: 40.5 vs 38.6 AP (+1.9)",
                            t8, "dsla_fs", "baseline", "AP"), t8, ["dsla_fs", "baseline"]),
-    ] + added_row_claims(tables)
+    ] + added_row_claims(tables, short_of_convergence)
 
 
-def added_row_claims(tables: dict[str, dict | None]) -> list[Claim]:
+def added_row_claims(tables: dict[str, dict | None], short_of_convergence: str | None = None) -> list[Claim]:
     """The claims of the rows of ours (ablations, docs/ablations.md): "row beats its reference" and
     "challenger beats row" for each challenger the declaration names, paired by seed on the
     table's first metric (AP; higher is better), each gated on the plateau of both runs as the
@@ -436,12 +443,12 @@ def added_row_claims(tables: dict[str, dict | None]) -> list[Claim]:
             claims.append(plateau_gate(paired_claim(row.get("claim") or f"{row['label']} beats {reference}", where,
                                                     rows, row["id"], reference, "AP",
                                                     label=f"AP({row['id']}) − AP({reference})"),
-                                       rows, [row["id"], reference]))
+                                       rows, [row["id"], reference], short_of_convergence=short_of_convergence))
             for challenger, text in row.get("challengers", []):
                 claims.append(plateau_gate(paired_claim(text or f"{challenger} beats {row['label']}", where, rows,
                                                         challenger, row["id"], "AP",
                                                         label=f"AP({challenger}) − AP({row['id']})"),
-                                           rows, [challenger, row["id"]]))
+                                           rows, [challenger, row["id"]], short_of_convergence=short_of_convergence))
     return claims
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from experiments import tables as defs
 
-from .. import REPO_ROOT
+from .. import REPO_ROOT, profiles
 from ..engine.results import StageResult
 
 TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
@@ -113,7 +113,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         files += [out_dir / p.name for p in pictures]
         extras = QUALITATIVE_SECTION + "\n".join(f"![{p.stem}]({p.name})" for p in pictures)
     # the Claims section: every claim of the paper decided from the recorded results alone
-    claims = decide_claims(tables, figure)
+    claims = decide_claims(tables, figure, profiles.SHORT_OF_CONVERGENCE.get(profile))
     (out_dir / "claims.md").write_text(claims_markdown(claims, profile, figure) + "\n")
     (out_dir / "claims.json").write_text(claims_json(claims) + "\n")
     files += [out_dir / "claims.md", out_dir / "claims.json"]
@@ -140,4 +140,5 @@ def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> StageRes
     files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit, qualitative=qualitative)
     from ..report.claims import claims_tags, decide_claims
     return StageResult({"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id},
-                       artifacts={"report": [str(f) for f in files]}, tags=claims_tags(decide_claims(inputs, figure)))
+                       artifacts={"report": [str(f) for f in files]}, tags=claims_tags(decide_claims(inputs, figure,
+                                                                      profiles.SHORT_OF_CONVERGENCE.get(profile))))

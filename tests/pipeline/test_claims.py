@@ -305,3 +305,15 @@ def test_plateau_check_reads_the_last_three_epochs_of_every_seed():
     tables, _ = fake_results()
     assert note in claims_markdown(decide_claims(tables, figure), "tiny", figure)
     assert plateau_note(None) == ""
+
+
+def test_a_schedule_known_to_stop_short_of_convergence_leaves_accuracy_claims_open():
+    tables, figure = fake_results()
+    short = "the schedule ends before the baseline converges (measured)"
+    claims = {c.claim: c for c in decide_claims(tables, figure, short)}
+    raise_ap = claims["DSLA raises AP over the baseline"]  # every run flat: the interval alone says supported
+    assert raise_ap.verdict == NOT_RESOLVED and short in raise_ap.why and "would say supported" in raise_ap.why
+    assert "AP after 5 epochs" in raise_ap.measure and raise_ap.effect == pytest.approx(1.0)
+    # claims that are not about accuracy at convergence keep their verdicts
+    assert claims["DSLA converges in fewer epochs (CrowdHuman)"].verdict == SUPPORTED
+    assert claims["Inference cost is unchanged"].verdict == SUPPORTED
