@@ -92,9 +92,9 @@ class Claim:
         """The effect's unit, from what is compared: percentage points of a metric, epochs, or %."""
         if self.measure.rstrip().endswith("%"):
             return "%"
-        if "epochs" in self.measure:
-            return "epochs"
-        return "points" if re.search(r"\b(AP|AP50|AP75|MR2|JI|Recall)\(", self.measure) else ""
+        if re.search(r"\b(AP|AP50|AP75|MR2|JI|Recall)\(", self.measure):  # a metric difference, even "after N epochs"
+            return "points"
+        return "epochs" if "epoch" in self.measure else ""
 
     def ours(self) -> str:
         if self.effect is None:

@@ -317,3 +317,13 @@ def test_a_schedule_known_to_stop_short_of_convergence_leaves_accuracy_claims_op
     # claims that are not about accuracy at convergence keep their verdicts
     assert claims["DSLA converges in fewer epochs (CrowdHuman)"].verdict == SUPPORTED
     assert claims["Inference cost is unchanged"].verdict == SUPPORTED
+
+
+def test_effects_carry_the_unit_of_what_they_compare():
+    tables, figure = fake_results()
+    claims = {c.claim: c for c in decide_claims(tables, figure, "the schedule stops short")}
+    # an AP difference stays in points when its measure says "AP after N epochs"
+    assert claims["DSLA raises AP over the baseline"].ours().startswith("+1.00 points")
+    assert claims["DSLA is ahead early in training (CrowdHuman)"].unit() == "points"
+    assert claims["DSLA converges in fewer epochs (CrowdHuman)"].unit() == "epochs"
+    assert claims["Inference cost is unchanged"].unit() == "%"
