@@ -47,8 +47,15 @@ def name(profile: str, variant: str, dataset: str) -> str:
 
 
 def parse(config: str) -> tuple[str, str, str] | None:
-    """(profile, variant, dataset) of a composed config's name, None for anything else."""
-    match = NAME.fullmatch(str(config))
+    """(profile, variant, dataset) of a composed config's name, None for anything else. The
+    former file paths (`experiments/configs/tiny/dsla_crowdhuman.py`, also absolute) name it too."""
+    text = str(config)
+    if Path(text).is_absolute():
+        try:
+            text = Path(text).resolve().relative_to(ROOT).as_posix()
+        except ValueError:
+            return None
+    match = NAME.fullmatch(text)
     if not match or match["profile"] not in profiles() or match["variant"] not in VARIANTS:
         return None
     return match["profile"], match["variant"], match["dataset"]

@@ -332,7 +332,9 @@ def data_line(config: str | Path, cfg=None, profile: str | None = None) -> str:
     on inside the pipeline (its configs alone read the full synthetic sets of `pipeline data synth`)."""
     from mmengine.config import Config
 
-    cfg = cfg if cfg is not None else Config.fromfile(str(config))
+    composed = compose.parse(str(config))  # a project config by name (or its former path)
+    if cfg is None:
+        cfg = compose.load(compose.name(*composed)) if composed else Config.fromfile(str(config))
     train = (cfg.get("train_dataloader") or {}).get("dataset") or {}
     while train.get("dataset") is not None:
         train = train["dataset"]
@@ -349,7 +351,7 @@ def data_line(config: str | Path, cfg=None, profile: str | None = None) -> str:
         count = "its training images (not readable yet)"
     epochs = (cfg.get("train_cfg") or {}).get("max_epochs")
     line = f"{Path(config).name}: {count} from {where.as_posix()}" + (f", {epochs} epochs" if epochs else "")
-    folder = Path(config).resolve().parent.name
+    folder = composed[0] if composed else Path(config).resolve().parent.name
     if profile is None and folder in ("smoke", "tiny"):
         synthetic = profiles.SYNTHETIC[folder][config_dataset(cfg)]
         in_profile = synthetic["num_images"] - round(synthetic["num_images"] * synthetic["val_fraction"])

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import dsla  # noqa: F401
+from experiments import compose
 
-CONFIG = Path(__file__).resolve().parents[2] / 'experiments' / 'configs' / 'smoke' / 'dsla_fs_crowdhuman.py'
+CONFIG = 'smoke/dsla_fs_crowdhuman'  # a composed config (experiments/compose.py)
 ITERATIONS = 20
 
 
@@ -34,7 +34,7 @@ class LossRecorder(Hook):
 def train(data_root, work_dir, prefix_cache: bool):
     """Losses of every iteration, the last validation's metrics and the backbone's cache size of
     a 4-epoch smoke run (18 images in batches of 4: 5 iterations an epoch, 20 in all)."""
-    cfg = Config.fromfile(str(CONFIG))
+    cfg = compose.load(CONFIG)
     root = f'{data_root}/'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root
@@ -76,7 +76,7 @@ def tiny_detector():
     from mmengine.registry import init_default_scope
 
     init_default_scope('mmdet')
-    cfg = Config.fromfile(str(CONFIG))
+    cfg = compose.load(CONFIG)
     cfg.model.backbone.checkpoint = None
     cfg.model.backbone.prefix_cache = True
     return MODELS.build(cfg.model).eval()

@@ -67,4 +67,8 @@ def test_tiny_dsla_ap_rises_clearly(tiny_crowd, tmp_path):
     ap = [logged[epoch]['crowdhuman/AP'] for epoch in sorted(logged)
           if 'crowdhuman/AP' in logged[epoch]]
     assert len(ap) == compose.load('tiny/dsla_crowdhuman').train_cfg.max_epochs
-    assert ap[-1] > ap[0] + 0.1, f'AP per epoch: {ap}'
+    # A tiny DSLA that learns: measured 0.22 after epoch 1 and 0.61 after 12 on this fixture (48
+    # validation images, lr 5e-4, 2026-12-04); a broken loss or assignment stays near the start.
+    # The bars leave about 0.1 AP for another CPU's floating-point path (README: up to 2.3 AP points).
+    assert ap[-1] >= 0.5 and ap[-1] >= ap[0] + 0.3, f'AP per epoch: {ap}'
+    assert ap[-1] >= max(ap[:6]) + 0.05, f'AP per epoch: {ap}'  # still gaining after the first half

@@ -26,10 +26,11 @@ def runs_of(url: str) -> list[str]:
 def test_a_table_parent_run_links_its_rows_compared_and_says_what_it_is(tmp_path):
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "smoke", commit="abcdef123456")
     rows = aggregate_rows(TABLE4, {f"{v}@seed0": evaluated(v) for v in AP})
-    node = Node("table4", Stage("table", lambda ctx: None), {"profile": "smoke", "table": "table4",
+    node = Node("table4", Stage("table", lambda ctx, **params: None), {"profile": "smoke", "table": "table4",
                                                              "dataset": "crowdhuman", "seeds": 2})
     run_id = tracker.before_node(node, SimpleNamespace(key="k" * 16))
-    tracker.after_node(node, SimpleNamespace(run_id=run_id), StageResult({"rows": rows}, children=row_runs(TABLE4, rows)))
+    tracker.after_node(node, SimpleNamespace(run_id=run_id, key="k" * 16),
+                       StageResult({"rows": rows}, children=row_runs(TABLE4, rows)))
     client = MlflowClient(tracker.uri)
     parent = client.get_run(run_id)
     assert parent.info.run_name.startswith("table4 · smoke · 2 seeds · abcdef1 · 20"), parent.info.run_name

@@ -89,6 +89,9 @@ def hungarian(cost: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """
     from scipy.optimize import linear_sum_assignment
 
+    # non-finite predictions (a diverging step) make non-finite costs, which SciPy refuses; the
+    # matching still settles and the loss check then names the term that is not finite
+    cost = np.nan_to_num(cost, nan=1e12, posinf=1e12, neginf=-1e12)
     instance, point = linear_sum_assignment(cost.T)  # rows: instances (m <= N in practice)
     return point, instance
 
