@@ -8,7 +8,7 @@ from pipeline.engine.store import ResultStore
 from pipeline.tracking import Tracker
 
 
-def answer(ctx, dataset):
+def answer(ctx, dataset, x=0):
     return {"answer": 42}
 
 
