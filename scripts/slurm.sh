@@ -7,7 +7,7 @@
 #   scripts/slurm.sh --start-only  start it, but fail (exit 3) instead of installing
 #   scripts/slurm.sh stop          stop the daemons (state and accounting database are kept)
 #
-# slurmctld and slurmd on this host (CPUs = nproc, one partition `debug`, no GPUs, no cgroups: the
+# slurmctld and slurmd on this host (CPUs = the online cores, not `nproc`, which OMP_NUM_THREADS lowers; one partition `debug`, no GPUs, no cgroups: the
 # sandbox has none), munge authentication, and accounting through slurmdbd on a private MariaDB
 # (data in ${DSLA_SLURM_DIR:-/tmp/dsla-slurm}/mariadb, listening on 127.0.0.1:${DSLA_SLURM_DB_PORT:-33069}
 # only, not the system's server), so `sacct` lists finished jobs and their steps. The Slurm commands
@@ -105,7 +105,7 @@ JobCompType=jobcomp/none
 InactiveLimit=0
 KillWait=10
 MinJobAge=60
-NodeName=$HOST CPUs=$(nproc) RealMemory=$MEM_MB State=UNKNOWN
+NodeName=$HOST CPUs=$(getconf _NPROCESSORS_ONLN) RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=$PARTITION Nodes=$HOST Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
 
 # The database password of the `slurm` MariaDB user: random, made once, readable by root only.

@@ -115,7 +115,7 @@ def train_dirs(folder: Path) -> list[Path]:
 def test_table4_trains_every_row_as_a_slurm_job_step_two_at_a_time(table4_runs):
     assert table4_runs["codes"] == (0, 0)
     trainings = train_dirs(table4_runs["slurm"])
-    assert len(trainings) == 4, "Table 4 has four rows, one training each"
+    assert len(trainings) == 5, "Table 4 has five rows (the paper's four and the prior-matched baseline), one training each"
     jobs = {}
     for work_dir in trainings:
         ids = slurm_jobs(work_dir)
@@ -143,7 +143,7 @@ def test_the_slurm_run_records_what_an_in_process_run_records(table4_runs, monke
     assert table4_runs["codes"] == (0, 0)
     slurm, local = mlflow_shape(table4_runs["slurm"]), mlflow_shape(table4_runs["local"])
     assert sorted(slurm, key=str) == sorted(local, key=str), "the two runs made different MLflow runs"
-    assert sum(name[1].startswith("train:") for name in slurm if name[1]) == 4
+    assert sum(name[1].startswith("train:") for name in slurm if name[1]) == 5
     for name in local:
         assert slurm[name] == local[name], f"MLflow run {name} differs between Slurm and in process"
     slurm_results, local_results = results(table4_runs["slurm"]), results(table4_runs["local"])
@@ -157,7 +157,7 @@ def test_the_slurm_run_records_what_an_in_process_run_records(table4_runs, monke
     monkeypatch.chdir(table4_runs["slurm"])  # the launcher is no part of a key: in process, nothing runs again
     capsys.readouterr()
     assert cli.main(["run", "table4", "--profile", "smoke", "--dry-run"]) == 0
-    assert "\n0 of 10 stages would run; 10 are cached." in capsys.readouterr().out
+    assert "\n0 of 12 stages would run; 12 are cached." in capsys.readouterr().out
 
 
 KILLABLE_RUN = """
