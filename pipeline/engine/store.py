@@ -73,6 +73,28 @@ def _node_file_name(node_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", node_name) + ".json"
 
 
+@contextlib.contextmanager
+def repeating(action, interval, *, now: bool = False, name: str | None = None):
+    """While the block runs, call `action()` every `interval()` seconds in a daemon thread (also
+    at once with `now`); the thread is stopped and joined when the block ends. The heartbeat of a
+    stage's claim (`ResultStore.holding`) and of an Optuna trial (`pipeline.sweeps.storage`)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        if now:
+            action()
+        while not stop.wait(interval()):
+            action()
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 class ResultStore:
     """Stage results on disk, addressed by stage key."""
 
@@ -140,21 +162,12 @@ class ResultStore:
         """While the block runs, renew this process's claim on `key` every `every` seconds (its
         marker's mtime): a process on another host or in another PID namespace cannot check our
         pid, so it takes a marker renewed within `LEASE_SECONDS` for a live holder."""
-        every = every or HEARTBEAT_SECONDS
-        stop = threading.Event()
-
         def renew():
-            while not stop.wait(every):
-                with contextlib.suppress(OSError):
-                    os.utime(self.running_path(key))
+            with contextlib.suppress(OSError):
+                os.utime(self.running_path(key))
 
-        thread = threading.Thread(target=renew, daemon=True)
-        thread.start()
-        try:
+        with repeating(renew, lambda: every or HEARTBEAT_SECONDS):
             yield
-        finally:
-            stop.set()
-            thread.join()
 
     def save(self, key: str, record: dict[str, Any]) -> None:
         """Record a finished (done, failed or stopped) stage under `key`, and index it by node name."""

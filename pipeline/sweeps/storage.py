@@ -19,11 +19,11 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
-import threading
 import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..engine.store import repeating
 from ..tracking.redact import redact
 
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120  # seconds
@@ -120,21 +120,9 @@ def fail_stale_trials(study) -> None:
 @contextlib.contextmanager
 def heartbeat(storage, trial_id: int) -> Iterator[None]:
     """Record the trial's heartbeat every `storage.get_heartbeat_interval()` s while the body runs."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while True:
-            storage.record_heartbeat(trial_id)
-            if stop.wait(storage.get_heartbeat_interval()):
-                return
-
-    thread = threading.Thread(target=beat, name=f"optuna-heartbeat-{trial_id}", daemon=True)
-    thread.start()
-    try:
+    with repeating(lambda: storage.record_heartbeat(trial_id), storage.get_heartbeat_interval, now=True,
+                   name=f"optuna-heartbeat-{trial_id}"):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 @contextlib.contextmanager
