@@ -65,6 +65,21 @@ def _file_content_digest(path: str, size: int, mtime_ns: int) -> str:
     return file_digest(path)
 
 
+def content_digest(root: str | Path, annotations: list[str], image_folders: list[str]) -> str:
+    """sha256 of the bytes of every annotation file and every image (by relative path), in order:
+    what a training reads, whole (the prepare stage records it once, so a result that names it is
+    the same result only for the same pixels; `data_fingerprint` is the cheap check, by sizes)."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    files = sorted(set(annotations)) + sorted(
+        str(path.relative_to(root)) for folder in sorted(set(image_folders)) if (root / folder).is_dir()
+        for path in (root / folder).rglob("*") if path.is_file())
+    for rel in files:
+        path = root / rel
+        digest.update(f"{rel} {file_digest(str(path)) if path.is_file() else 'missing'}\n".encode())
+    return digest.hexdigest()
+
+
 def data_fingerprint(root: str | Path, annotations: list[str], image_folders: list[str]) -> str:
     """Digest of a dataset's content as prepare reads it: the bytes of every annotation file and
     the image list (file names and sizes) of every image folder, all relative to `root`.

@@ -25,7 +25,6 @@ from .digest import config_digest, data_fingerprint
 from .engine import CodeScope, Node, Stage
 from .engine.fingerprint import fingerprint
 from .stages import complexity, evaluate, figure, prepare, qualitative, report, table, train
-from .stages.contracts import Prepared, Trained
 
 # What enters the stage keys as code (see pipeline/README.md, "Keys and caching"): the sources a
 # stage's module imports within these packages, found by `CodeScope` and hashed without docstrings
@@ -33,36 +32,26 @@ from .stages.contracts import Prepared, Trained
 # the sweeps' pruning hook) and HOW (how a stage runs: launchers, the launched worker, console
 # output), which never change a number, so editing them re-runs nothing.
 WATCH_ONLY = ("pipeline.tracking", "pipeline.sweeps.pruning_hook")
-HOW = ("pipeline.runtime.launch", "pipeline.runtime.train_worker", "pipeline.runtime.console")
+HOW = ("pipeline.runtime.launch", "pipeline.runtime.train_worker", "pipeline.runtime.console",
+       "pipeline.runtime.progress")
 CODE = CodeScope(REPO_ROOT, packages=("dsla", "pipeline", "experiments"), exclude=(*WATCH_ONLY, *HOW))
 # The configs the model stages build from: they load `dsla` through mmengine's custom_imports and
 # name its classes by registered type, so those classes' modules (and what they import) count;
 # the rest of `dsla` (benchmark helpers, visualisation, deployment) does not.
 CONFIGS = ("experiments/configs/**/*.py",)
 
-class Has:
-    """A stage's result check: the keys its readers use are there (a record of the wrong shape,
-    valid JSON though it is, is incomplete and runs again, instead of a KeyError in its readers).
-    A class, not a closure: stages travel to worker processes by pickle."""
-
-    def __init__(self, *keys: str):
-        self.keys = keys
-
-    def __call__(self, result: dict) -> str | None:
-        lacking = [key for key in self.keys if key not in result]
-        return f"the recorded result lacks {', '.join(map(repr, lacking))}" if lacking else None
-
-
-PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE, returns=Prepared)
-# The train stage registers the pipeline's hooks by name (`HOOK_MODULES`: the watch-only ones drop
-# out by WATCH_ONLY).
-TRAIN = Stage("train", train.train, check=train.check_result, code=CODE, configs=CONFIGS, also=train.HOOK_MODULES,
-              returns=Trained)
-EVALUATE = Stage("evaluate", evaluate.evaluate, check=Has("metrics"), code=CODE, configs=CONFIGS)
-COMPLEXITY = Stage("complexity", complexity.complexity, check=Has("complexity"), code=CODE, configs=CONFIGS)
-TABLE = Stage("table", table.make_table, check=Has("rows", "caption"), code=CODE)
-FIGURE = Stage("figure", figure.figure4, check=Has("panels", "caption"), code=CODE)
-QUALITATIVE = Stage("qualitative", qualitative.qualitative, check=Has("files"), code=CODE, configs=CONFIGS)
+# Each stage's result type is its function's return annotation (`stages/contracts.py`): checked
+# against its consumers when a node is built, and a record lacking a field of it is incomplete.
+PREPARE = Stage("prepare", prepare.prepare, check=prepare.check_prepared, code=CODE)
+# The train stage registers the pipeline's own hooks by name (`HOOK_MODULES`; the progress bar
+# drops out by HOW); what watches a training (MLflow, a sweep's pruner) is given by the engine's
+# node hooks and settings, never named by the stage.
+TRAIN = Stage("train", train.train, check=train.check_result, code=CODE, configs=CONFIGS, also=train.HOOK_MODULES)
+EVALUATE = Stage("evaluate", evaluate.evaluate, code=CODE, configs=CONFIGS)
+COMPLEXITY = Stage("complexity", complexity.complexity, code=CODE, configs=CONFIGS)
+TABLE = Stage("table", table.make_table, code=CODE)
+FIGURE = Stage("figure", figure.figure4, code=CODE)
+QUALITATIVE = Stage("qualitative", qualitative.qualitative, code=CODE, configs=CONFIGS)
 REPORT = Stage("report", report.report, code=CODE)
 
 

@@ -49,3 +49,36 @@ def test_engine_imports_in_a_bare_interpreter():
                           cwd=REPO, env={"PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Node"
+
+
+def project_module_path(name: str) -> Path | None:
+    """The file of project module `name` (a module or a package's `__init__.py`), if any."""
+    base = REPO.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def test_no_stage_imports_the_tracker_even_through_another_module():
+    """What a run logs is the tracker's decision, from the stages' typed results: no module the
+    stages import (transitively, within `pipeline`) is `pipeline.tracking`."""
+    seen, stack, chains = set(), [], {}
+    for path in sorted((REPO / "pipeline" / "stages").glob("*.py")):
+        name = "pipeline.stages." + path.stem
+        stack.append(name)
+        chains[name] = [name]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = project_module_path(name)
+        if path is None:
+            continue
+        for imported in sorted(imported_modules(path)):
+            if imported.startswith("pipeline") and imported not in seen:
+                chains.setdefault(imported, chains[name] + [imported])
+                stack.append(imported)
+    tracking = sorted(m for m in seen if m == "pipeline.tracking" or m.startswith("pipeline.tracking."))
+    assert not tracking, " -> ".join(chains[tracking[0]])

@@ -19,7 +19,7 @@ from .. import engine
 from ..engine import interrupts
 from ..engine.store import DONE, ResultStore
 from ..runtime.launch import LAUNCHERS
-from ..tracking.redact import redact
+from ..redact import redact
 from .values import at_least, positive_int
 
 STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"
@@ -331,27 +331,31 @@ def _render(args, pipeline, store: ResultStore, uri: str, commit: str) -> Path:
     def usable(node, key, record):
         """A record of the wrong shape (its stage's check says what it lacks) is left out of the
         report with one line naming its file, never a KeyError; `pipeline run` runs it again."""
-        problem = node.stage.check(record.result) if node.stage.check is not None else None
+        problem = engine.result_problem(node, record.result)
         if problem:
             print(f"pipeline: {store.result_path(key)}: {node.name}: {problem}; left out of the report",
                   file=sys.stderr)
             return None
         return record.result
 
-    def result(node):
+    keys: dict[str, str] = {}  # the key each shown result was recorded under (its MLflow run's link)
+
+    def result(node, name=None):
         record = store.load(node.key)
         if record.status == DONE:
+            keys[name or node.name] = node.key
             return usable(node, node.key, record)
         last = store.last_run_of(node.name)
         if last and last["status"] == DONE and (old := store.load(last["key"])).status == DONE:
             stale.append(node.name)
+            keys[name or node.name] = last["key"]
             return usable(node, last["key"], old)
         return None
 
-    tables = {name: result(pipeline.table(name)) for name in pipeline.tables}
+    tables = {name: result(pipeline.table(name), name) for name in pipeline.tables}
     out = _report_dir(args)
-    write_report(args.profile, tables, result(pipeline.figure4()), out, tracking_uri=uri, commit=commit,
-                 qualitative=result(pipeline.qualitative()), stale=stale)
+    write_report(args.profile, tables, result(pipeline.figure4(), "figure4"), out, tracking_uri=uri, commit=commit,
+                 qualitative=result(pipeline.qualitative()), stale=stale, keys=keys)
     return out
 
 

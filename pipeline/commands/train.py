@@ -30,7 +30,7 @@ import sys
 import time
 
 from ..runtime.launch import LAUNCHERS
-from ..tracking.redact import redact
+from ..redact import redact
 from .run import STORE_DIR, WORK_DIR
 
 
@@ -127,5 +127,5 @@ def train_command(args) -> int:
           + ", ".join(f"{k} {v:.4f}" for k, v in final.items()) + " (fractions)")
     print(f"work dir:   {result['work_dir']}\ncheckpoint: {result['checkpoint']}")
     experiment = f"dsla/{node.params['profile']}/{node.params['dataset']}"
-    print(f"MLflow:     run {result.get('run_id')} in {redact(uri)} (experiment {experiment})")
+    print(f"MLflow:     run {outcome.run_id} in {redact(uri)} (experiment {experiment})")
     return 0

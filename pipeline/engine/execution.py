@@ -5,10 +5,16 @@
   processes), records failures with their error, keeps running what does not depend on a failure
   and reports its dependents as skipped.
 - `plan(targets, store)` says, without running anything, what would run and why.
+- Early cut-off (as redun's): a node whose key has no record, but whose stage, code, parameters
+  and input *values* equal those of a done record under another key (its upstream was re-keyed,
+  ran again and produced the same result: a refactored data generator writing the same bytes),
+  reuses that record instead of running (`value_identity`; outcome `cached`, `reused_from` in the
+  record). Keys stay as they are; the store indexes done records by their value identity too.
 
 Tracking (MLflow) plugs in as `NodeHooks` (`run(..., tracker=hooks)`): the engine calls them before
-and after every execution with what the stage returned (`StageResult`), so stages hold no tracking
-code; the engine itself knows nothing about MLflow. A stage raising `Stopped` ends `stopped`.
+and after every execution with what the stage returned (`StageResult`, with the dataclass it
+returned) and the inputs it was given, so stages hold no tracking code; the engine itself knows
+nothing about MLflow. A stage raising `Stopped` ends `stopped`.
 """
 from __future__ import annotations
 
@@ -28,8 +34,8 @@ from typing import Any, Callable, Iterable, Mapping
 from . import interrupts
 from .fingerprint import changed_files
 from .nodes import Node, StageContext
-from .results import NodeHooks, StageResult, Stopped
-from .store import DONE, FAILED, INCOMPLETE, RUNNING, STOPPED, Record, ResultStore
+from .results import NodeHooks, StageResult, Stopped, result_digest, typed
+from .store import DONE, FAILED, INCOMPLETE, MISSING, RUNNING, STOPPED, Record, ResultStore
 
 CACHED, SKIPPED = "cached", "skipped"
 BUSY = "busy"  # the status of a "wait" event (another process runs the stage), never a final outcome
@@ -44,6 +50,8 @@ class Outcome:
     result: dict | None = None
     error: str | None = None
     seconds: float = 0.0
+    run_id: str | None = None  # the id the node hooks gave the execution that made the result (its record's)
+    reused_from: str | None = None  # cached by early cut-off: the key whose equal result it took
 
 
 @dataclass
@@ -85,18 +93,60 @@ def in_order(targets: Iterable[Node]) -> list[Node]:
     return [nodes[key] for key in _graph(nodes).static_order()]
 
 
-def load_record(node: Node, store: ResultStore) -> Record:
-    """The store's record of `node`; a done one its stage's `check` rejects counts as incomplete."""
-    record = store.load(node.key)
-    if record.status == DONE and node.stage.check is not None:
+def result_problem(node: Node, result: Any) -> str | None:
+    """Why a recorded result of `node` cannot be used, or None: it is not of its stage's result
+    type (a field missing, or one the type does not declare), or its stage's `check` rejects it
+    (e.g. the checkpoint it names was truncated since). Valid JSON of the wrong shape is a reason,
+    never an exception."""
+    if not isinstance(result, Mapping):
+        return "the recorded result is not a JSON object"
+    if node.stage.result_type is not None:
         try:
-            problem = node.stage.check(record.result)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # valid JSON of the wrong shape
-            missing = f"lacks {exc}" if isinstance(exc, KeyError) else f"is malformed ({type(exc).__name__}: {exc})"
-            problem = f"{store.result_path(node.key)}: the recorded result {missing}"
+            typed(result, node.stage.result_type)
+        except TypeError as exc:
+            return f"the {exc}"
+    if node.stage.check is None:
+        return None
+    try:
+        return node.stage.check(result)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"the recorded result {'lacks ' + str(exc) if isinstance(exc, KeyError) else f'is malformed ({type(exc).__name__}: {exc})'}"
+
+
+def load_record(node: Node, store: ResultStore) -> Record:
+    """The store's record of `node`; a done one that `result_problem` rejects counts as incomplete."""
+    record = store.load(node.key)
+    if record.status == DONE:
+        problem = result_problem(node, record.result)
         if problem:
-            return Record(INCOMPLETE, {"error": problem})
+            return Record(INCOMPLETE, {"error": f"{store.result_path(node.key)}: {problem}"
+                                       if problem.startswith("the recorded") else problem})
     return record
+
+
+def value_identity(node: Node, inputs: Mapping[str, Mapping]) -> str:
+    """What a node's result is a function of, by value: stage, code, parameters and the digest of
+    each input's recorded values (its key uses the inputs' keys instead). Equal identities under
+    two keys mean one result (the early cut-off)."""
+    identity = {"stage": node.stage.name, "code": node.stage.code_fingerprint, "params": node.params,
+                "inputs": {arg: result_digest(values) for arg, values in sorted(inputs.items())}}
+    return result_digest(identity)[:32]
+
+
+def cut_off(node: Node, inputs: Mapping[str, Mapping], store: ResultStore) -> Record | None:
+    """The done record of an equal computation under another key, copied under `node.key`, or None."""
+    identity = value_identity(node, inputs)
+    other = store.key_for_value(identity)
+    if other is None or other == node.key:
+        return None
+    record = store.load(other)
+    if record.status != DONE or result_problem(node, record.result):
+        return None
+    now = time.time()
+    copy = {**node.provenance(), "status": DONE, "result": record.result, "run_id": record.data.get("run_id"),
+            "value_id": identity, "reused_from": other, "started": now, "finished": now}
+    store.save(node.key, copy)
+    return Record(DONE, {**copy, "key": node.key})
 
 
 def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str, tracker: NodeHooks | None = None,
@@ -117,11 +167,12 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
             return record.data
     began = time.monotonic()
     hooks = tracker or NodeHooks()
-    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key,
-                       settings=dict(settings or {}))
+    ctx = StageContext(key=key, node=node.name, work_dir=Path(work_root) / key, settings=dict(settings or {}),
+                       input_keys={arg: up.key for arg, up in sorted(node.inputs.items())})
     record: dict[str, Any] = {**node.provenance(), "started": time.time()}
     try:
         ctx.run_id = record["run_id"] = hooks.before_node(node, ctx)
+        ctx.watchers = list(hooks.watchers(node, ctx) or [])
         try:
             try:
                 arguments = {arg: node.stage.typed_input(arg, value, node.inputs[arg].stage) if arg in node.inputs
@@ -132,7 +183,7 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
                 interrupts.reraise_if_interrupted(exc, began)
                 raise
             result = StageResult.of(returned, node.stage.name)
-            hooks.after_node(node, ctx, result)
+            hooks.after_node(node, ctx, result, arguments)
         except Stopped as stop:
             hooks.on_node_stopped(node, ctx, str(stop))
             record.update(status=STOPPED, error=str(stop))
@@ -140,7 +191,7 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
             hooks.on_node_error(node, ctx, exc)
             raise
         else:
-            record.update(status=DONE, result=result.values)
+            record.update(status=DONE, result=result.values, value_id=value_identity(node, inputs))
     except KeyboardInterrupt:  # not a failure: nothing recorded, the stage stays resumable
         store.running_path(key).unlink(missing_ok=True)
         raise
@@ -148,6 +199,8 @@ def execute(node: Node, inputs: dict[str, dict], store_root: str, work_root: str
         record.update(status=FAILED, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["finished"] = time.time()
     store.save(key, record)
+    if record["status"] == DONE:
+        store.remember_value(record["value_id"], key)
     return record
 
 
@@ -186,8 +239,9 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
         if "finished" in record:  # time spent running, not waiting for a worker
             seconds = record["finished"] - record["started"]
         if record["status"] == DONE:
-            return Outcome(node, DONE, result=record["result"], seconds=seconds)
-        return Outcome(node, STOPPED if record["status"] == STOPPED else FAILED, error=record["error"], seconds=seconds)
+            return Outcome(node, DONE, result=record["result"], seconds=seconds, run_id=record.get("run_id"))
+        return Outcome(node, STOPPED if record["status"] == STOPPED else FAILED, error=record["error"], seconds=seconds,
+                       run_id=record.get("run_id"))
 
     try:
         while graph.is_active():
@@ -198,14 +252,15 @@ def run(targets: Iterable[Node], store: ResultStore, *, work_root: str | Path = 
                     finish(Outcome(node, SKIPPED, error=f"upstream {blocked[0].name} {report.outcomes[blocked[0].key].status}"))
                     continue
                 record = load_record(node, store)
-                if record.status == DONE:
-                    finish(Outcome(node, CACHED, result=record.result))
-                    continue
+                if record.status == MISSING and node.inputs:  # a new key: maybe an equal computation's result
+                    record = cut_off(node, {arg: report.outcomes[up.key].result for arg, up in node.inputs.items()},
+                                     store) or record
                 if record.status == RUNNING:  # wait for the other process, then use or redo its work
                     record = wait_while_running(node, store, notify)
-                    if record.status == DONE:
-                        finish(Outcome(node, CACHED, result=record.result))
-                        continue
+                if record.status == DONE:
+                    finish(Outcome(node, CACHED, result=record.result, run_id=record.data.get("run_id"),
+                                   reused_from=record.data.get("reused_from")))
+                    continue
                 queue.append(node)
             # at most `jobs` stages in the pool at once: a stage is "started" (and shown running)
             # when a worker takes it, not when it becomes ready

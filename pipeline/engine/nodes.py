@@ -75,24 +75,28 @@ class Stage:
             return declared
         return None
 
-    def wanted_type(self, arg: str) -> type | None:
-        """The dataclass parameter `arg` is annotated with (`X` or `X | None`), or None (a dict, Any, ...)."""
+    def wanted_types(self, arg: str) -> tuple[type, ...]:
+        """The dataclasses parameter `arg` takes: its annotation (`X`, `X | None`, `X | Y`), or, for an
+        input bound to `**inputs`, that parameter's annotation (every value it collects); () when it
+        names none (a dict, Any, or no annotation: no type check)."""
+        if arg not in self.annotations and self.signature is not None:
+            rest = [p.name for p in self.signature.parameters.values() if p.kind == p.VAR_KEYWORD]
+            arg = rest[0] if rest and arg not in self.signature.parameters else arg
         wanted = self.annotations.get(arg)
         options = [t for t in typing.get_args(wanted) if t is not type(None)] if typing.get_args(wanted) else [wanted]
-        if len(options) == 1 and isinstance(options[0], type) and dataclasses.is_dataclass(options[0]):
-            return options[0]
-        return None
+        dataclasses_ = tuple(t for t in options if isinstance(t, type) and dataclasses.is_dataclass(t))
+        return dataclasses_ if len(dataclasses_) == len(options) else ()
 
     def typed_input(self, arg: str, values: Any, producer: "Stage") -> Any:
         """An upstream's recorded values as parameter `arg` takes them: the producer's dataclass when
         the parameter is annotated with it, else the dict."""
-        produced, wanted = producer.result_type, self.wanted_type(arg)
+        produced, wanted = producer.result_type, self.wanted_types(arg)
         return typed(values, produced) if produced and wanted and issubclass(produced, wanted) else values
 
     def check_binding(self, node: str, params: Mapping[str, Any], inputs: Mapping[str, "Node"]) -> None:
         """Raises TypeError (one line naming `node` and the parameter) when `params` and `inputs`
-        do not bind to the function's signature or an input's declared type is not the one the
-        parameter is annotated with."""
+        do not bind to the function's signature, or an input is not of a type its parameter is
+        annotated with (a producer that declares no result type feeds no typed parameter)."""
         if self.signature is not None:
             parameters = list(self.signature.parameters.values())[1:]  # after ctx
             named = [p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
@@ -106,13 +110,14 @@ class Stage:
                 self.signature.bind(None, **params, **inputs)
             except TypeError as exc:
                 raise TypeError(f"node {node!r}: {exc} ({takes})") from None
-        for arg, upstream in inputs.items():
-            produced, wanted = upstream.stage.result_type, self.wanted_type(arg)
-            if produced is None or wanted is None:
+        for arg, upstream in sorted(inputs.items()):
+            produced, wanted = upstream.stage.result_type, self.wanted_types(arg)
+            if not wanted or (produced is not None and issubclass(produced, wanted)):
                 continue
-            if not issubclass(produced, wanted):
-                raise TypeError(f"node {node!r}: input {arg!r} is a {produced.__name__} (node {upstream.name!r}, "
-                                f"stage {upstream.stage.name!r}); stage {self.name!r} expects {wanted.__name__}")
+            expects = " or ".join(t.__name__ for t in wanted)
+            what = f"a {produced.__name__}" if produced is not None else "untyped (a dict)"
+            raise TypeError(f"node {node!r}: input {arg!r} is {what} (node {upstream.name!r}, "
+                            f"stage {upstream.stage.name!r}); stage {self.name!r} expects {expects}")
 
     @cached_property
     def sources(self) -> dict[str, str]:
@@ -171,5 +176,11 @@ class StageContext:
     key: str
     node: str
     work_dir: Path  # private to this key; created on first use by the stage
-    run_id: str | None = None  # the MLflow run of this execution, when tracked (the training's curves go there)
+    run_id: str | None = None  # the id the node hooks gave this execution (`NodeHooks.before_node`), in its record
     settings: Mapping[str, Any] = field(default_factory=dict)  # how to run (launcher, ...), not what: not in keys
+    # The keys of its inputs, by argument: how a reader finds what else was recorded about them
+    # (the report's links find an input's MLflow run by its key), never part of a result.
+    input_keys: Mapping[str, str] = field(default_factory=dict)
+    # What watches the work while it runs, given by the engine's node hooks (`NodeHooks.watchers`;
+    # a training: mmengine hook configs, each with the module that registers it): never changes a number.
+    watchers: list[dict[str, Any]] = field(default_factory=list)

@@ -6,7 +6,11 @@ dependent stages as their input), the rest is what the engine's node hooks log f
 the recorded result. A stage returning a plain dict returns `StageResult(values=that dict)`.
 A stage may declare its result as a frozen dataclass (`values` that instance, or the instance
 returned alone): the store keeps its fields as JSON and its dependents get the dataclass back
-(`Stage.result_type`, checked against their parameter types when the graph is built).
+(`Stage.result_type`, checked against their parameter types when the graph is built); the node
+hooks get it too (`StageResult.returned`), so a tracker can decide what to log from the type
+alone and the stage logs nothing. `values` are canonical JSON (what the store reads back), so a
+result handed on fresh equals the same result read from the store, and its digest
+(`result_digest`) is what the early cut-off compares.
 
 A stage (or code running inside it, e.g. a training hook) that is stopped on purpose — a pruned
 Optuna trial — raises `Stopped`: the engine records the outcome `stopped` with the reason, not
@@ -15,6 +19,7 @@ Optuna trial — raises `Stopped`: the engine records the outcome `stopped` with
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -45,6 +50,7 @@ class StageResult:
     description: str = ""  # Markdown describing the execution (e.g. links to the runs it came from)
     inputs: list[dict[str, Any]] = field(default_factory=list)  # datasets it read (the tracker's log_dataset kwargs)
     models: list[dict[str, Any]] = field(default_factory=list)  # models it produced (the tracker's log_checkpoint kwargs)
+    returned: Any = None  # the dataclass the stage returned, when it declares one
 
     @classmethod
     def of(cls, returned: Any, stage: str) -> "StageResult":
@@ -53,11 +59,12 @@ class StageResult:
             returned = cls(values=returned)
         result = cls(values=returned) if isinstance(returned, Mapping) else returned
         if isinstance(result, cls) and _is_record(result.values):
+            result.returned = result.values
             result.values = {f.name: getattr(result.values, f.name) for f in dataclasses.fields(result.values)}
         if not isinstance(result, cls) or not isinstance(result.values, Mapping):
             raise TypeError(f"stage {stage!r} returned {type(returned).__name__}, not a StageResult or dict")
-        result.values = dict(result.values)
-        json.dumps(result.values)  # refuse results the store could not read back
+        # as the store reads it back (tuples become lists; refuses what JSON cannot hold)
+        result.values = json.loads(json.dumps(dict(result.values), sort_keys=True))
         return result
 
 
@@ -73,20 +80,35 @@ def typed(values: Mapping[str, Any], result_type: type | None) -> Any:
     names = {f.name for f in dataclasses.fields(result_type)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise TypeError(f"recorded {result_type.__name__} has fields it does not declare: {unknown}")
+        raise TypeError(f"recorded {result_type.__name__} has fields its type does not declare: {unknown}")
+    missing = sorted(f.name for f in dataclasses.fields(result_type) if f.name not in values
+                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise TypeError(f"recorded {result_type.__name__} lacks {', '.join(map(repr, missing))}")
     return result_type(**values)
+
+
+def result_digest(values: Mapping[str, Any]) -> str:
+    """sha256 of a result's canonical JSON: equal for equal values, whichever run produced them."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class NodeHooks:
     """Called by the engine around every execution of a node, as Kedro's node hooks; the defaults do
-    nothing. `before_node` may return a run id (it becomes `ctx.run_id`); exactly one of
-    `after_node` (the stage returned), `on_node_stopped` and `on_node_error` follows it. An error
-    raised by `after_node` fails the execution."""
+    nothing. `before_node` may return a run id (it becomes `ctx.run_id` and is kept in the
+    execution's record); `watchers` then says what watches the stage's work while it runs
+    (`ctx.watchers`: e.g. a training's metric logger); exactly one of `after_node` (the stage
+    returned: its result, with the dataclass it returned, and the inputs it was given, as Kedro's
+    `after_node_run`), `on_node_stopped` and `on_node_error` follows. An error raised by
+    `after_node` fails the execution."""
 
     def before_node(self, node, ctx) -> str | None:
         return None
 
-    def after_node(self, node, ctx, result: StageResult) -> None:
+    def watchers(self, node, ctx) -> list[dict[str, Any]]:
+        return []
+
+    def after_node(self, node, ctx, result: StageResult, inputs: Mapping[str, Any]) -> None:
         pass
 
     def on_node_stopped(self, node, ctx, reason: str) -> None:

@@ -180,6 +180,18 @@ class ResultStore:
         index = {name: payload.get(name) for name in ("key", "node", "stage", "code", "params", "inputs", "status")}
         write_json_atomic(self.root / "index" / _node_file_name(payload["node"]), index)
 
+    def remember_value(self, value_id: str, key: str) -> None:
+        """Index the done record of `key` by its value identity (`execution.value_identity`)."""
+        write_json_atomic(self.root / "values" / f"{value_id}.json", {"key": key})
+
+    def key_for_value(self, value_id: str) -> str | None:
+        """The key of a done record with this value identity, if one was indexed."""
+        try:
+            key = json.loads((self.root / "values" / f"{value_id}.json").read_text())["key"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return key if isinstance(key, str) and re.fullmatch(r"[0-9a-f]{16}", key) else None
+
     def last_run_of(self, node_name: str) -> dict[str, Any] | None:
         """Key, params and input keys the node called `node_name` last finished under, if any."""
         path = self.root / "index" / _node_file_name(node_name)

@@ -30,7 +30,7 @@ class EpochRecordHook(Hook):
     `epoch` is the number of finished training epochs (1-based). The file survives a resume, so a
     killed and resumed run keeps its whole curve (readers keep the last line of each epoch). These
     records are the train stage's result (Figure 4's curves), so this module is inside the train
-    key; the epoch progress bar is `pipeline.tracking.progress.EpochProgressHook`, outside it.
+    key; the epoch progress bar is `pipeline.runtime.progress.EpochProgressHook`, outside it.
 
     mmengine saves epoch N's checkpoint (``CheckpointHook.after_train_epoch``) before it validates
     epoch N, so a process killed in between leaves a checkpoint without its validation, and a

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from experiments import compose
 
-from ..engine.results import StageResult
 from ..runtime.console import console_to
+from .contracts import Counted
 
 DEFAULT_SHAPE = (800, 1333)  # mmdet's usual test scale (H, W), when the config names none
 
@@ -26,7 +26,7 @@ def test_input_shape(cfg) -> tuple[int, int]:
 
 
 def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, config: str,
-               config_digest: str) -> StageResult:
+               config_digest: str) -> Counted:
     from dsla.analysis.complexity import model_complexity
 
     cfg = compose.load(config)
@@ -34,8 +34,6 @@ def complexity(ctx, *, profile: str, dataset: str, variant: str, phase: str, con
         measured = model_complexity(cfg.model, phase, test_input_shape(cfg))
     values = {"params_M": measured["params"] / 1e6, "GFLOPs": measured["flops"] / 1e9,
               "params": measured["params"], "flops": measured["flops"]}
-    return StageResult(
-        {"complexity": values, "input_shape": measured["input_shape"], "run_id": ctx.run_id,
-         "run": {"profile": profile, "dataset": dataset, "variant": variant, "phase": phase},
-         "data": f"input {measured['input_shape'][0]}x{measured['input_shape'][1]}"},
-        metrics=values)
+    return Counted(complexity=values, input_shape=list(measured["input_shape"]),
+                   run={"profile": profile, "dataset": dataset, "variant": variant, "phase": phase},
+                   data=f"input {measured['input_shape'][0]}x{measured['input_shape'][1]}")

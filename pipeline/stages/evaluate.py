@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import pickle
-from dataclasses import asdict
 from pathlib import Path
 
-from ..engine.results import StageResult
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
-from .contracts import Prepared, Trained
+from .contracts import Evaluated, Prepared, Trained
 
 PIPELINE_HOOKS = ("EpochRecordHook", "EpochProgressHook", "MLflowMetricsHook")
 
@@ -90,7 +88,7 @@ def _numpy(value):
     return value.numpy() if hasattr(value, "numpy") else value
 
 
-def evaluate(ctx, *, profile: str, dataset: str, trained: Trained, prepared: Prepared) -> StageResult:
+def evaluate(ctx, *, profile: str, dataset: str, trained: Trained, prepared: Prepared) -> Evaluated:
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     limit_threads(profile)
@@ -103,17 +101,7 @@ def evaluate(ctx, *, profile: str, dataset: str, trained: Trained, prepared: Pre
     else:
         from dsla.evaluation.coco import coco_ap as score
         detections = coco_detections(predictions, gt, work_dir / "detections.bbox.json", dataset_classes(trained.config))
-    metrics = {k: float(v) for k, v in score(gt, detections).items()}
-    from ..tracking.records import dataset_input, run_link  # what is logged: watch-only, outside the key
-
-    description = ("Validation metrics (fractions) of the final checkpoint of "
-                   + run_link(trained.run_id, "this training") + f"; detections: `{detections}`."
-                   if trained.run_id else "")
-    return StageResult(
-        {"metrics": metrics, "detections": str(detections), "train_run_id": trained.run_id,
-         "run_id": ctx.run_id, "epochs": len(trained.epochs),
-         # the training's validation curve (AP per validated epoch): the claims' plateau precondition
-         "curve": [[r["epoch"], r["AP"]] for r in trained.epochs if "AP" in r],
-         "run": trained.run, "data": trained.data, "weights": trained.weights, "knobs": trained.knobs},
-        metrics=metrics, tags={"dsla.train_run_id": str(trained.run_id)}, description=description,
-        inputs=[{**dataset_input(dataset, profile, prepared=asdict(prepared)), "context": "eval"}])
+    return Evaluated(metrics={k: float(v) for k, v in score(gt, detections).items()}, detections=str(detections),
+                     epochs=len(trained.epochs),
+                     curve=[[r["epoch"], r["AP"]] for r in trained.epochs if "AP" in r],
+                     run=trained.run, data=trained.data, weights=trained.weights, knobs=trained.knobs)

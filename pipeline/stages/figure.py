@@ -13,24 +13,24 @@ from pathlib import Path
 
 from experiments import tables as defs
 
-from ..engine.results import StageResult
+from .contracts import Figured, Trained
 
 
-def curves_per_seed(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+def curves_per_seed(inputs: dict[str, Trained]) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """`{"<dataset>/<variant>": {seed: [(epoch, AP), ...]}}`: every seed's own curve (for the claims)."""
     per_seed: dict[str, dict[str, list]] = defaultdict(dict)
-    for name, result in inputs.items():
+    for name, result in sorted(inputs.items()):
         run, _, seed = name.partition("@seed")
-        per_seed[run][seed] = [(record["epoch"], record["AP"]) for record in result["epochs"] if "AP" in record]
+        per_seed[run][seed] = [(record["epoch"], record["AP"]) for record in result.epochs if "AP" in record]
     return dict(per_seed)
 
 
-def curves_from(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+def curves_from(inputs: dict[str, Trained]) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """`{dataset: {variant: [(epoch, mean AP), ...]}}` from the train results."""
     per_epoch: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for name, result in inputs.items():
+    for name, result in sorted(inputs.items()):
         dataset, variant = name.split("@")[0].split("/")
-        for record in result["epochs"]:
+        for record in result.epochs:
             if "AP" in record:
                 per_epoch[(dataset, variant)][record["epoch"]].append(record["AP"])
     panels: dict[str, dict[str, list]] = defaultdict(dict)
@@ -39,7 +39,7 @@ def curves_from(inputs: dict[str, dict]) -> dict[str, dict[str, list[tuple[int, 
     return dict(panels)
 
 
-def first_lr_drop(inputs: dict[str, dict]) -> int | None:
+def first_lr_drop(inputs: dict[str, Trained]) -> int | None:
     """The last epoch before the first step of the training schedule's learning rate (the first
     milestone of an epoch-based MultiStepLR in the trainings' configs; the same for every run of a
     profile), or None without one. The claims compare the curves up to it."""
@@ -47,14 +47,14 @@ def first_lr_drop(inputs: dict[str, dict]) -> int | None:
 
     drops = set()
     for result in inputs.values():
-        schedulers = Config.fromfile(result["config"]).get("param_scheduler") or []
+        schedulers = Config.fromfile(result.config).get("param_scheduler") or []
         for scheduler in schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]:
             if scheduler.get("type") == "MultiStepLR" and scheduler.get("by_epoch", True) and scheduler.get("milestones"):
                 drops.add(min(scheduler["milestones"]))
     return min(drops) if drops else None
 
 
-def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> StageResult:
+def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs: Trained) -> Figured:
     from ..report.claims import first_epoch_reaching, flatten_epoch
     from ..report.plots import plot_figure4
 
@@ -68,12 +68,5 @@ def figure4(ctx, *, profile: str, figure: str, dataset: str, **inputs) -> StageR
     convergence = {f"{d}/{v}": flatten_epoch(curve) for d, curves in panels.items() for v, curve in curves.items()}
     reaches = {f"{d}/{v}": first_epoch_reaching(curve, curves["baseline"][-1][1])
                for d, curves in panels.items() if curves.get("baseline") for v, curve in curves.items()}
-    return StageResult(
-        {"figure": figure, "panels": panels, "convergence": convergence, "reaches_baseline_final": reaches,
-         "caption": spec.caption,
-         "per_seed": curves_per_seed(inputs), "lr_drop": lr_drop, "run_id": ctx.run_id,
-         # the training runs behind each curve (the report links their val/AP overlaid in MLflow)
-         "train_run_ids": {name: result.get("run_id") for name, result in inputs.items() if result.get("run_id")}},
-        metrics={**{f"flatten_epoch/{k}": v for k, v in convergence.items() if v},
-                 **{f"reaches_baseline_final_epoch/{k}": v for k, v in reaches.items() if v}},
-        artifacts={"figure": [str(png)]})
+    return Figured(figure=figure, panels=panels, convergence=convergence, reaches_baseline_final=reaches,
+                   caption=spec.caption, per_seed=curves_per_seed(inputs), lr_drop=lr_drop, png=str(png))

@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 
 from .. import profiles
+from ..digest import content_digest
 from ..digest import data_fingerprint as fingerprint_of
-from ..engine.results import StageResult
 from .contracts import Prepared
 
 
@@ -55,7 +55,7 @@ def check_prepared(result: dict) -> str | None:
 
 
 def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic: dict | None,
-            curve_images: int | None = None, data_fingerprint: str | None = None) -> StageResult:
+            curve_images: int | None = None, data_fingerprint: str | None = None) -> Prepared:
     """`data_fingerprint` (real data only) is there for the key: the content the graph saw."""
     from dsla.datasets.density import file_density
 
@@ -73,9 +73,9 @@ def prepare(ctx, *, profile: str, dataset: str, data_root: str | None, synthetic
     density = file_density(root / train_ann)
     # the validation images Figure 4's per-epoch curves use (all of them when not set)
     curve_ann = profiles.write_curve_subset(root, val_ann, curve_images) if curve_images else val_ann
-    return StageResult(
-        Prepared(data_root=str(root.resolve()) + "/", train_ann=train_ann, val_ann=val_ann, curve_ann=curve_ann,
-                 density=density, run_id=ctx.run_id, annotations=[train_ann, val_ann], images=list(images),
-                 fingerprint=fingerprint_of(root, [train_ann, val_ann], list(images)),
-                 description=profiles.describe_data(dataset, synthetic, str(root))),
-        metrics={k: v for k, v in density.items() if isinstance(v, (int, float))})
+    annotations = [train_ann, val_ann, *([curve_ann] if curve_ann not in (train_ann, val_ann) else [])]
+    return Prepared(data_root=str(root.resolve()) + "/", train_ann=train_ann, val_ann=val_ann, curve_ann=curve_ann,
+                    density=density, annotations=[train_ann, val_ann], images=list(images),
+                    fingerprint=fingerprint_of(root, [train_ann, val_ann], list(images)),
+                    content=content_digest(root, annotations, list(images)),
+                    description=profiles.describe_data(dataset, synthetic, str(root)))

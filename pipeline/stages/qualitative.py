@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine.results import StageResult
 from ..runtime.console import console_to
-from .contracts import Prepared, Trained
+from .contracts import Evaluated, Pictured, Prepared, Trained
 
 SCORE_THRESHOLD = 0.3
 NUM_IMAGES = 3
@@ -108,20 +107,19 @@ def plot_feature_maps(before: list, after: list, path: Path) -> Path:
     return path
 
 
-def qualitative(ctx, *, profile: str, dataset: str, baseline: dict, dsla: dict, dsla_trained: Trained,
-                prepared: Prepared) -> StageResult:
+def qualitative(ctx, *, profile: str, dataset: str, baseline: Evaluated, dsla: Evaluated, dsla_trained: Trained,
+                prepared: Prepared) -> Pictured:
     from dsla.datasets.odgt import load_odgt
 
     out_dir = Path(ctx.work_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     root = Path(prepared.data_root)
     gt = root / prepared.val_ann
-    files = detection_panels(gt, root / "Images", {"baseline": Path(baseline["detections"]),
-                                                  "DSLA + FS": Path(dsla["detections"])}, out_dir)
+    files = detection_panels(gt, root / "Images", {"baseline": Path(baseline.detections),
+                                                  "DSLA + FS": Path(dsla.detections)}, out_dir)
     first = _crowded_ids(load_odgt(gt), 1)[0]
     with console_to(out_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
         before, after = feature_maps(dsla_trained.config, dsla_trained.checkpoint,
                                      root / "Images" / f"{first}.jpg")
     files.append(plot_feature_maps(before, after, out_dir / "feature_shuffle.png"))
-    return StageResult({"files": [str(f) for f in files], "run_id": ctx.run_id},
-                       artifacts={"qualitative": [str(f) for f in files]})
+    return Pictured(files=[str(f) for f in files])

@@ -1,19 +1,21 @@
 """Stage `report`: `reports/out/<profile>/` — Tables 1–8 (md, csv, tex), Figure 4 (png), index.md.
 
-`write_report` renders only from recorded stage results, so the same function serves the report
-stage (which also logs the files to its MLflow run) and `pipeline report`.
+`write_report` renders only from recorded stage results (their fields as dicts), so the same
+function serves the report stage and `pipeline report`. The links beside each table and Figure 4
+open their MLflow runs, found by the keys of the results (`pipeline.report.links`).
 """
 from __future__ import annotations
 
 import shutil
 import string
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from experiments import tables as defs
 
 from .. import REPO_ROOT, profiles
-from ..engine.results import StageResult
+from .contracts import Figured, Pictured, Reported, Tabled
 
 TEMPLATE = REPO_ROOT / "reports" / "templates" / "index.md"
 QUALITATIVE_SECTION = (
@@ -62,13 +64,14 @@ def machine() -> str:
 
 def write_report(profile: str, tables: dict[str, dict | None], figure: dict | None, out_dir: Path, *,
                  tracking_uri: str, commit: str, qualitative: dict | None = None,
-                 stale: list[str] = ()) -> list[Path]:
-    """Render every table and the figure that has a result; list what is missing or stale in index.md."""
+                 stale: list[str] = (), keys: dict[str, str] | None = None) -> list[Path]:
+    """Render every table and the figure that has a result; list what is missing or stale in index.md.
+    `keys`: the store keys of those results, by table name and "figure4" (their MLflow runs' links)."""
     from ..report.claims import claims_json, claims_markdown, decide_claims
     from ..report.links import Links
     from ..report.plots import plot_figure4
     from ..report.render import display_frame, markdown, shown_paths, table_frame, write_table
-    from ..tracking.redact import redact
+    from ..redact import redact
     from .table import paper_grid_ids, table_spec
 
     specs = {name: table_spec(profile, name, (tables.get(name) or {}).get("added_rows"))
@@ -84,7 +87,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         files += write_table(table_frame(spec, result["rows"], paper_grid_ids(name)), out_dir, name,
                              shown_paths(result["caption"]))
         section = (out_dir / f"{name}.md").read_text()
-        url = links.table(result)
+        url = links.table((keys or {}).get(name), result)
         if url:
             section = section.rstrip("\n") + f"\n\n[Compare these rows in MLflow]({url})\n"
         sections.append(section)
@@ -94,7 +97,7 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
         files.append(plot_figure4(figure["panels"], out_dir / "figure4.png", f"{spec.title} — profile {profile}",
                                   order=[dataset for dataset, _ in spec.panels], lr_drop=figure.get("lr_drop")))
         figure_caption = shown_paths(figure["caption"])
-        url = links.figure(figure)
+        url = links.figure((keys or {}).get("figure4"))
         if url:
             figure_caption += f"\n\n[Baseline vs DSLA + FS, val/AP per epoch overlaid, in MLflow]({url})"
         frame = convergence_frame(figure)
@@ -131,14 +134,16 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
     return [index, *files]
 
 
-def report(ctx, *, profile: str, dataset: str, seeds: int, **inputs) -> StageResult:
-    figure = inputs.pop("figure4", None)
-    qualitative = inputs.pop("qualitative", None)
+def report(ctx, *, profile: str, dataset: str, seeds: int, figure4: Figured | None = None,
+           qualitative: Pictured | None = None, **tables: Tabled) -> Reported:
+    from ..report.claims import claims_tags, decide_claims
+
+    recorded = {name: asdict(result) for name, result in tables.items()}
+    figure = asdict(figure4) if figure4 is not None else None
     out_dir = Path(ctx.settings.get("report_dir") or Path("reports") / "out" / profile).resolve()
     # where the runs are and which commit made them: how the report was run, given by the command
     uri, commit = ctx.settings.get("tracking_uri", ""), ctx.settings.get("commit", "")
-    files = write_report(profile, inputs, figure, out_dir, tracking_uri=uri, commit=commit, qualitative=qualitative)
-    from ..report.claims import claims_tags, decide_claims
-    return StageResult({"report_dir": str(out_dir), "index": str(files[0]), "run_id": ctx.run_id},
-                       artifacts={"report": [str(f) for f in files]}, tags=claims_tags(decide_claims(inputs, figure,
-                                                                      profiles.SHORT_OF_CONVERGENCE.get(profile))))
+    files = write_report(profile, recorded, figure, out_dir, tracking_uri=uri, commit=commit,
+                         qualitative=asdict(qualitative) if qualitative is not None else None, keys=dict(ctx.input_keys))
+    verdicts = claims_tags(decide_claims(recorded, figure, profiles.SHORT_OF_CONVERGENCE.get(profile)))
+    return Reported(report_dir=str(out_dir), index=str(files[0]), files=[str(f) for f in files], verdicts=verdicts)

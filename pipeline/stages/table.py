@@ -1,36 +1,49 @@
 """Stage `table`: one of the paper's tables from the results of its rows' stages.
 
 Inputs are named `<row id>` (density, complexity rows) or `<row id>@seed<s>` (trained rows, one
-per seed); the stage averages the seeds (mean, sample std), writes the table beside the paper's
-numbers (`pipeline.report.render`) into its work dir, and records it in MLflow: this stage's run is the
-table's parent run, with one finished child run per row carrying the row's numbers, its
-parameters and `dsla.train_run_ids` / `dsla.evaluate_run_ids` tags naming the runs they came from.
+per seed); the stage averages the seeds (mean, sample std) and writes the table beside the paper's
+numbers (`pipeline.report.render`) into its work dir. What MLflow shows of it (the table's parent
+run, one child run per row with its numbers, parameters and the runs it came from) the tracker
+decides from the `Tabled` result and the node's inputs.
 """
 from __future__ import annotations
 
 import statistics
 from pathlib import Path
 
+from dataclasses import asdict
+
 from experiments import tables as defs
 
-from ..engine.results import ChildRun, StageResult
+from .contracts import Counted, Evaluated, Prepared, Tabled
 
 PERCENT = ("AP", "MR2", "JI", "Recall", "AP50", "AP75")  # fractions in our results, percent in tables
 
 
 def row_values(source, result: dict) -> dict[str, float]:
     """The numbers one input contributes to its row, in the paper's units. The row's source says
-    which stage produced `result`: `Train` rows come from evaluate, `Density` from prepare,
-    `Complexity` from complexity."""
+    which stage produced `result` (its recorded fields): `Train` rows come from evaluate
+    (`Evaluated`), `Density` from prepare (`Prepared`), `Complexity` from complexity (`Counted`)."""
     if isinstance(source, defs.Train):
         return {k: 100 * v if k in PERCENT else v for k, v in result["metrics"].items()}
     numbers = result["density"] if isinstance(source, defs.Density) else result["complexity"]
     return {k: v for k, v in numbers.items() if isinstance(v, (int, float))}
 
 
+def row_facts(source, result: dict) -> dict:
+    """What a row says about how its numbers were made: the run (variant, knobs, ...), the data
+    and the backbone's start, from the fields its source's result type has."""
+    if isinstance(source, defs.Train):
+        return {"run": result["run"], "knobs": result["knobs"], "data": result["data"], "weights": result["weights"]}
+    if isinstance(source, defs.Density):
+        return {"run": {}, "knobs": {}, "data": result["description"], "weights": ""}
+    return {"run": result["run"], "knobs": {}, "data": result["data"], "weights": ""}
+
+
 def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
     """`{row id: {metric: mean, "<metric>_std": std, "n": seeds, "per_seed": {seed: {metric: value}}, ...}}`
-    for the rows that ran."""
+    for the rows that ran; `inputs` are the recorded fields of their results (the table stage's
+    typed inputs as dicts, or a sweep's trials)."""
     rows = {}
     for row in table.rows:
         named = {name: r for name, r in inputs.items() if name == row.id or name.startswith(row.id + "@seed")}
@@ -38,11 +51,7 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
             continue
         results = list(named.values())
         values = [row_values(row.source, r) for r in results]
-        aggregated = {"n": len(values), "run": results[0].get("run", {}), "knobs": results[0].get("knobs") or {},
-                      "data": results[0].get("data") or results[0].get("description", ""),
-                      "weights": results[0].get("weights", ""),
-                      "run_ids": [r.get("run_id") for r in results],
-                      "train_run_ids": [r.get("train_run_id") for r in results if r.get("train_run_id")]}
+        aggregated = {"n": len(values), **row_facts(row.source, results[0])}
         if isinstance(row.source, defs.Train) and row.source.cfg_options():
             aggregated["cfg"] = row.source.cfg_options()  # the row's config overrides (MLflow params, label column)
         # every seed's numbers, kept for paired differences (tables) and the claims (report)
@@ -50,7 +59,7 @@ def aggregate_rows(table, inputs: dict[str, dict]) -> dict[str, dict]:
                                   for name, v in zip(named, values) if "@seed" in name}
         # each seed's validation curve (trained rows): the claims' plateau precondition
         aggregated["curves"] = {name.split("@seed", 1)[1]: r["curve"] for name, r in named.items()
-                                if "@seed" in name and r.get("curve")}
+                                if "@seed" in name and r.get("curve")}  # (a sweep's trials have none)
         for metric in table.metrics:
             numbers = [v[metric] for v in values if metric in v]
             if numbers:
@@ -94,37 +103,11 @@ def table_spec(profile: str, table: str, added_rows: list[dict] | None = None):
 
 
 def make_table(ctx, *, profile: str, table: str, dataset: str, seeds: int = 1, added_rows: list | None = None,
-               **inputs) -> StageResult:
+               **inputs: Evaluated | Prepared | Counted) -> Tabled:
     from ..report.render import table_frame, write_table
 
     spec = table_spec(profile, table, added_rows)
-    rows = aggregate_rows(spec, inputs)
+    rows = aggregate_rows(spec, {name: asdict(result) for name, result in inputs.items()})
     text = caption(spec, profile, seeds, rows)
     files = write_table(table_frame(spec, rows, paper_grid_ids(table)), Path(ctx.work_dir), table, text)
-    return StageResult({"table": table, "rows": rows, "caption": text, "run_id": ctx.run_id,
-                        "added_rows": list(added_rows or [])},
-                       artifacts={"table": [str(f) for f in files]}, children=row_runs(spec, rows))
-
-
-def row_runs(spec, rows: dict[str, dict]) -> list[ChildRun]:
-    """One child run per row (see `pipeline.tracking.records` for what it carries)."""
-    from ..report.render import paper_frame
-    from ..tracking import records  # what is logged: watch-only, outside the key
-
-    paper = paper_frame(spec.name).set_index("id").to_dict("index")
-    baseline_trains = (rows.get(records.BASELINE_ROW) or {}).get("train_run_ids", [])
-    children = []
-    for row_id, row in rows.items():
-        params = records.row_params(row)
-        metrics = records.row_metrics(spec, row_id, rows, paper)
-        evaluate_ids = [r for r in row["run_ids"] if r]
-        children.append(ChildRun(
-            records.row_run_name(spec.name, row_id),
-            tags={"dsla.table": spec.name, "dsla.row": row_id, "dsla.stage": "table-row",
-                  "dsla.evaluate_run_ids": ",".join(evaluate_ids), "dsla.train_run_ids": ",".join(row["train_run_ids"]),
-                  "mlflow.note.content": records.row_description(spec, row_id, params, metrics,
-                                                                 row["train_run_ids"], evaluate_ids,
-                                                                 baseline_trains)},
-            params=params, metrics=metrics))
-    return children
-
+    return Tabled(table=table, rows=rows, caption=text, added_rows=list(added_rows or []), files=[str(f) for f in files])

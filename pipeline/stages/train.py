@@ -3,13 +3,15 @@
 The config is loaded as written, then only these keys are changed (the contract with the
 method's configs): the data roots of every dataloader and evaluator (to the prepared data), the
 method knobs of the run (`experiments.knobs`), `randomness.seed`, `work_dir = work_dirs/<key>/`,
-validation after every epoch (Figure 4 needs the curve), and three hooks: `EpochSeedHook` (each
+validation after every epoch (Figure 4 needs the curve), and hooks: `EpochSeedHook` (each
 epoch's randomness from (seed, epoch), so a resumed run equals an uninterrupted one),
-`EpochRecordHook` (the per-epoch metrics this stage returns) and `MLflowMetricsHook` (the same
-curves, the loss terms and T_j into this stage's MLflow run), plus `EpochProgressHook` (the epoch
-bar). `ctx.settings["train_hooks"]` adds hooks that only watch or stop a run, never change its
-result (a sweep's `OptunaPruningHook`), so they are not part of the key; a training they stop ends
-`stopped` (`pipeline.engine.Stopped`).
+`EpochRecordHook` (the per-epoch metrics this stage returns) and `EpochProgressHook` (the epoch
+bar). The stage knows no tracker: what watches a training is given to it, as mmengine hook configs
+with the module that registers each (`{"module": ..., "hook": {...}}`), by the engine's node hooks
+(`ctx.watchers`: the MLflow tracker's `MLflowMetricsHook`, the curves, the loss terms and T_j into
+this execution's run) and by `ctx.settings["train_hooks"]` (a sweep's `OptunaPruningHook`). They
+only watch or stop a run, never change its result, so they are not part of the key; a training
+they stop ends `stopped` (`pipeline.engine.Stopped`).
 
 `resume=True`: a run killed mid-way continues from its last checkpoint at the next `pipeline run`
 (its key, hence its work_dir, is the same); truncated checkpoints are deleted first and the
@@ -23,13 +25,11 @@ stage with a message and resumes like a killed run.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import asdict
 from pathlib import Path
 
 from experiments import knobs
 
 from .. import REPO_ROOT
-from ..engine.results import StageResult
 from ..runtime import launch
 from ..runtime.console import console_to
 from ..runtime.resources import limit_threads
@@ -38,9 +38,9 @@ from .contracts import Prepared, Trained
 EPOCHS_FILE = "epochs.jsonl"
 # The pipeline's own mmengine hooks (registered in mmdet's HOOKS when imported). `dsla` does not
 # know them, so the training config names them in `custom_imports` (a launched worker imports them
-# while loading the dumped config) and an in-process training imports them here (`register_hooks`).
-HOOK_MODULES = ("pipeline.runtime.epoch_records", "pipeline.tracking.progress", "pipeline.tracking.mlflow_hook",
-                "pipeline.sweeps.pruning_hook")
+# while loading the dumped config) and an in-process training imports them here (`register_hooks`);
+# a watcher's module is added the same way.
+HOOK_MODULES = ("pipeline.runtime.epoch_records", "pipeline.runtime.progress")
 CONFIG_FILE = "config.py"
 
 
@@ -96,12 +96,12 @@ def absolute_data_roots(cfg) -> None:
 
 
 def build_config(*, config: str, data_root: str | None, overrides: dict, seed: int, work_dir: Path,
-                 run_id: str | None = None, progress: bool = True,
+                 watchers: list[dict] = (), progress: bool = True,
                  val_every_epoch: bool = True, cfg_options: dict | None = None, description: str | None = None):
     """The mmengine Config of one training run (see the module docstring for what changes).
 
     `data_root=None` keeps the config's own data roots (`pipeline train CONFIG`); `cfg_options`
-    are mmdet's `--cfg-options`, merged after the knobs.
+    are mmdet's `--cfg-options`, merged after the knobs; `watchers`: `{"module", "hook"}` pairs.
     """
     from experiments import compose
 
@@ -122,19 +122,27 @@ def build_config(*, config: str, data_root: str | None, overrides: dict, seed: i
     hooks = [dict(type="EpochSeedHook"), dict(type="EpochRecordHook", path=str(work_dir / EPOCHS_FILE))]
     if progress:
         hooks.append(dict(type="EpochProgressHook", description=description or work_dir.name))
-    if run_id:  # the tracking URI comes from MLFLOW_TRACKING_URI (set by the tracker while a training runs)
-        hooks.append(dict(type="MLflowMetricsHook", run_id=run_id))
+    # a watcher is `{"module", "hook"}`; a bare hook config names a hook already registered in this
+    # process (an in-process training only, e.g. a test's)
+    hooks += [dict(watcher["hook"]) if "hook" in watcher else dict(watcher) for watcher in watchers]
     cfg.custom_hooks = list(cfg.get("custom_hooks", [])) + hooks
     imports = list((cfg.get("custom_imports") or {}).get("imports", []))
-    cfg.custom_imports = dict(imports=imports + [m for m in HOOK_MODULES if m not in imports], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=imports + [m for m in hook_modules(watchers) if m not in imports],
+                              allow_failed_imports=False)
     return cfg
 
 
-def register_hooks() -> None:
-    """Register the pipeline's hooks in this process (what `custom_imports` does for a worker)."""
+def hook_modules(watchers: list[dict] = ()) -> list[str]:
+    """The modules registering the pipeline's hooks and the watchers' (in order, once each)."""
+    return list(dict.fromkeys([*HOOK_MODULES, *(watcher["module"] for watcher in watchers if watcher.get("module"))]))
+
+
+def register_hooks(watchers: list[dict] = ()) -> None:
+    """Register the pipeline's and the watchers' hooks in this process (what `custom_imports` does
+    for a worker)."""
     import importlib
 
-    for module in HOOK_MODULES:
+    for module in hook_modules(watchers):
         importlib.import_module(module)
 
 
@@ -200,7 +208,7 @@ def last_checkpoint(work_dir: Path) -> Path:
 
 def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides: dict, config: str,
           config_digest: str, prepared: Prepared | None = None, val_every_epoch: bool = True,
-          cfg_options: dict | None = None, data: dict | None = None) -> StageResult:
+          cfg_options: dict | None = None, data: dict | None = None) -> Trained:
     """Train; `prepared` (the prepare stage's result) gives the data, or, without it, the
     config's own data roots (`data`: their description and the digest that keys them)."""
     from dsla.engine.safe_checkpoint import use_weights_only_loading
@@ -211,12 +219,12 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     work_dir = Path(ctx.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     drop_broken_checkpoints(work_dir)
+    watchers = [*ctx.watchers, *ctx.settings.get("train_hooks", ())]
     cfg = build_config(config=config, data_root=prepared.data_root if prepared else None, overrides=overrides,
-                       seed=seed, work_dir=work_dir, run_id=ctx.run_id, progress=ctx.settings.get("progress", True),
+                       seed=seed, work_dir=work_dir, watchers=watchers, progress=ctx.settings.get("progress", True),
                        val_every_epoch=val_every_epoch, cfg_options=cfg_options, description=ctx.node)
     if prepared and prepared.curve_ann != prepared.val_ann:
         set_curve_annotations(cfg, prepared.data_root, prepared.curve_ann)
-    cfg.custom_hooks = list(cfg.custom_hooks) + list(ctx.settings.get("train_hooks", ()))
     # which weights the backbone starts from (a configured file that is missing fails here, in one line)
     weights = backbone_weights(cfg.model.backbone)
     config_file = work_dir / CONFIG_FILE
@@ -227,7 +235,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     if launcher == "none":
         limit_threads(profile)
         use_weights_only_loading()
-        register_hooks()
+        register_hooks(watchers)
         from mmengine.runner import Runner
         with console_to(work_dir / "console.log", enabled=ctx.settings.get("quiet", True)):
             Runner.from_cfg(cfg).train()
@@ -239,17 +247,7 @@ def train(ctx, *, profile: str, dataset: str, variant: str, seed: int, overrides
     if not epochs:
         raise RuntimeError(f"{work_dir}: training recorded no validation epoch ({EPOCHS_FILE} is empty)")
     checkpoint = last_checkpoint(work_dir)
-    from ..tracking.records import dataset_input  # what is logged: watch-only, outside the key
-
-    return StageResult(
-        Trained(work_dir=str(work_dir), checkpoint=str(checkpoint), config=str(config_file),
-                epochs=epochs, final=epochs[-1], run_id=ctx.run_id, knobs=knobs.effective(cfg),
-                run={"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
-                data=prepared.description if prepared else (data or {}).get("description", ""), weights=weights),
-        params={**knobs.effective(cfg), "backbone_weights": weights},
-        artifacts={"": [str(config_file)], "logs": [str(f) for f in sorted(work_dir.glob("*/*.log"))]},
-        inputs=[{**dataset_input(dataset, profile, prepared=asdict(prepared) if prepared else None, data=data),
-                 "context": "training"}],
-        models=[{"files": [str(checkpoint), str(config_file)], "step": epochs[-1]["epoch"],
-                 "name": f"{variant}-{dataset}" + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
-                 "params": knobs.effective(cfg)}])
+    return Trained(work_dir=str(work_dir), checkpoint=str(checkpoint), config=str(config_file),
+                   epochs=epochs, final=epochs[-1], knobs=knobs.effective(cfg),
+                   run={"profile": profile, "dataset": dataset, "variant": variant, "seed": seed, **overrides},
+                   data=prepared.description if prepared else (data or {}).get("description", ""), weights=weights)

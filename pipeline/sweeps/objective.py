@@ -43,10 +43,12 @@ class TrainObjective:
     settings: dict = field(default_factory=dict)  # as `pipeline run` passes to its stages
 
     def hook(self, trial) -> dict:
-        """The pruning hook of `trial`; its storage URL comes from $DSLA_OPTUNA_STORAGE (set by
-        `__call__`), never from the dumped config."""
-        return dict(type="OptunaPruningHook", study_name=self.study_name, trial_id=trial._trial_id,
-                    pruner=self.pruner, metric="AP")
+        """The pruning hook of `trial` (a training's watcher: the hook config and the module that
+        registers it); its storage URL comes from $DSLA_OPTUNA_STORAGE (set by `__call__`), never
+        from the dumped config."""
+        return {"module": "pipeline.sweeps.pruning_hook",
+                "hook": dict(type="OptunaPruningHook", study_name=self.study_name, trial_id=trial._trial_id,
+                             pruner=self.pruner, metric="AP")}
 
     def __call__(self, trial, sweep, params: dict) -> dict:
         import optuna
@@ -81,9 +83,10 @@ class TrainObjective:
         epochs = train_record["result"]["epochs"]
         # a training recorded before this trial began was reused (a table's, another trial's): it cost nothing
         cached = train_record.get("started", began) < began
+        # the MLflow runs of the executions that made them: kept in their records, not in results
         return {"value": result["metrics"]["AP"], "metrics": result["metrics"], "data": result.get("data", ""),
-                "curve": [e["AP"] for e in epochs if "AP" in e], "train_run_id": result.get("train_run_id"),
+                "curve": [e["AP"] for e in epochs if "AP" in e], "train_run_id": train_record.get("run_id"),
                 "curve_epochs": [e["epoch"] for e in epochs if "AP" in e],
                 # epochs trained, not validations: a grid point validates as its table row (maybe only at its end)
                 "epochs_trained": 0 if cached else epochs[-1]["epoch"],
-                "evaluate_run_id": result.get("run_id")}
+                "evaluate_run_id": store.load(node.key).data.get("run_id")}

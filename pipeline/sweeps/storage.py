@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..engine.store import repeating
-from ..tracking.redact import redact
+from ..redact import redact
 
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 30, 120  # seconds
 STORAGE_ENV = "DSLA_OPTUNA_STORAGE"  # how a trial's training finds the storage (never a dumped config)

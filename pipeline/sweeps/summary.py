@@ -66,9 +66,8 @@ def result_table(study, sweep, out_dir: Path, name: str) -> list[Path]:
         for trial in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
             row = sweep.row_id(knobs(trial.params))
             if row is not None and trial.user_attrs.get(METRICS):
-                inputs[row] = {"metrics": trial.user_attrs[METRICS], "run": knobs(trial.params),
-                               "data": trial.user_attrs.get(DATA, ""), "run_id": trial.user_attrs.get(EVALUATE_RUN),
-                               "train_run_id": trial.user_attrs.get(TRAIN_RUN)}
+                inputs[row] = {"metrics": trial.user_attrs[METRICS], "run": knobs(trial.params), "knobs": {},
+                               "data": trial.user_attrs.get(DATA, ""), "weights": ""}
         rows = aggregate_rows(sweep.table, inputs)
         text = caption(sweep.table, sweep.profile, 1, rows) + f"  \nOptuna study `{study.study_name}`."
         return write_table(table_frame(sweep.table, rows, paper_grid_ids(sweep.table.name)), out_dir, name, text)

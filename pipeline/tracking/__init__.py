@@ -6,7 +6,7 @@
 - `mlflow_hook`: `MLflowMetricsHook`, the per-epoch curves of a training into its MLflow run;
 - `progress`: `EpochProgressHook`, a training's epoch bar on the terminal.
 """
-from .redact import redact
+from ..redact import redact
 from .tracker import Tracker, TrackingUnavailable, check_reachable, default_tracking_uri, flat_params, git_commit
 
 __all__ = ["Tracker", "TrackingUnavailable", "check_reachable", "default_tracking_uri", "flat_params", "git_commit",

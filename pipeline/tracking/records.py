@@ -15,11 +15,12 @@ descriptions, dataset inputs, experiment descriptions.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from typing import Any, Mapping
 
 from experiments import knobs
 from experiments import tables as defs
+
+from ..report.links import EXPERIMENT, compare_url, metric_link, metric_url, run_link  # noqa: F401 (used here and by the tracker)
 
 PERCENT = ("AP", "MR2", "JI", "Recall", "AP50", "AP75")  # fractions here, percent in the paper's tables
 NOT_APPLICABLE = "–"
@@ -115,40 +116,6 @@ def _finite(value) -> bool:
         return False
 
 
-def run_link(run_id: str, label: str) -> str:
-    """A Markdown link MLflow's UI resolves relative to its own address (`#/runs/<id>` opens the
-    run in its experiment), in the model-training view."""
-    return f"[{label}](#/runs/{run_id}?workflowType=machine_learning)"
-
-
-# Stands for the experiment id in a run description written before the run exists (a table
-# row's): `Tracker.child_run` puts the id of the experiment it logs into in its place.
-EXPERIMENT = "__dsla_experiment__"  # URL-safe: it stays as it is inside an encoded link
-
-
-def _json_list(values) -> str:
-    return urllib.parse.quote(json.dumps([str(v) for v in values], separators=(",", ":")))
-
-
-def metric_url(run_ids: list[str], metric: str, experiment_ids: list[str] = (EXPERIMENT,)) -> str:
-    """MLflow's chart of `metric` per step (epoch) for `run_ids`, overlaid — relative to the UI's
-    address. MLflow's metric page needs `experiments=` (without it: "undefined" is not valid JSON)."""
-    return (f"#/metric?runs={_json_list(run_ids)}&metric={urllib.parse.quote(json.dumps(metric))}"
-            f"&experiments={_json_list(experiment_ids)}&plot_metric_keys={_json_list([metric])}"
-            f"&x_axis=step&y_axis_scale=linear&line_smoothness=1&show_point=true&workflowType=machine_learning")
-
-
-def compare_url(run_ids: list[str], experiment_ids: list[str] = (EXPERIMENT,)) -> str:
-    """MLflow's comparison page of `run_ids` (params, metrics side by side), relative to the UI."""
-    return (f"#/compare-runs?runs={_json_list(run_ids)}&experiments={_json_list(experiment_ids)}"
-            "&workflowType=machine_learning")
-
-
-def metric_link(run_ids: list[str], metric: str, label: str, experiment_ids: list[str] = (EXPERIMENT,)) -> str:
-    """A Markdown link to MLflow's chart of `metric` per epoch for `run_ids`, overlaid."""
-    return f"[{label}]({metric_url(run_ids, metric, experiment_ids)})"
-
-
 def row_description(table, row_id: str, params: Mapping[str, str], metrics: Mapping[str, float],
                     train_run_ids: list[str], evaluate_run_ids: list[str],
                     baseline_train_run_ids: list[str] = ()) -> str:
@@ -216,3 +183,100 @@ def dataset_input(dataset: str, profile: str, *, prepared: Mapping | None = None
     data = data or {}
     return {"name": f"{dataset}/{Path((data.get('roots') or ['data'])[0]).name}", "digest": str(data.get("digest", "")),
             "source": ", ".join(data.get("roots") or []), "profile": {"description": data.get("description", "")}}
+
+
+# --- what an execution's run carries, decided from the stage's typed result --------------------------
+def row_runs(spec, rows: Mapping[str, Mapping], evaluate_ids: Mapping[str, list[str]],
+             train_ids: Mapping[str, list[str]]):
+    """One finished child run per table row: its params, its metrics beside the paper's, tags and a
+    description naming the evaluate and train runs its numbers came from (by row id)."""
+    from ..engine.results import ChildRun
+    from ..report.render import paper_frame
+
+    paper = paper_frame(spec.name).set_index("id").to_dict("index")
+    baseline_trains = train_ids.get(BASELINE_ROW, [])
+    children = []
+    for row_id, row in rows.items():
+        params, metrics = row_params(row), row_metrics(spec, row_id, rows, paper)
+        evaluations, trainings = evaluate_ids.get(row_id, []), train_ids.get(row_id, [])
+        children.append(ChildRun(
+            row_run_name(spec.name, row_id),
+            tags={"dsla.table": spec.name, "dsla.row": row_id, "dsla.stage": "table-row",
+                  "dsla.evaluate_run_ids": ",".join(evaluations), "dsla.train_run_ids": ",".join(trainings),
+                  "mlflow.note.content": row_description(spec, row_id, params, metrics, trainings, evaluations,
+                                                         baseline_trains)},
+            params=params, metrics=metrics))
+    return children
+
+
+def _row_of(input_name: str) -> str:
+    return input_name.split("@seed", 1)[0]
+
+
+def logged(node, result: Any, inputs: Mapping[str, Any], runs) -> dict[str, Any]:
+    """What the run of `node`'s execution carries besides its params from the node (`Tracker.before_node`),
+    decided from the stage's typed result (`pipeline/stages/contracts.py`) and the inputs it was given:
+    `{"metrics", "params", "tags", "artifacts", "children", "description", "inputs", "models"}` (those
+    that apply). `runs(keys)` gives the MLflow run ids of finished executions by key (upstream runs
+    are found by key, never by an id kept in a result)."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from ..stages import contracts as c
+
+    params, dataset, profile = node.params, node.params.get("dataset"), node.params.get("profile")
+    if isinstance(result, c.Prepared):
+        return {"metrics": {k: v for k, v in result.density.items() if isinstance(v, (int, float))}}
+    if isinstance(result, c.Trained):
+        prepared = inputs.get("prepared")
+        overrides = params.get("overrides") or {}
+        return {"params": {**result.knobs, "backbone_weights": result.weights},
+                "artifacts": {"": [result.config],
+                              "logs": [str(f) for f in sorted(Path(result.work_dir).glob("*/*.log"))]},
+                "inputs": [{**dataset_input(dataset, profile, prepared=asdict(prepared) if prepared else None,
+                                            data=params.get("data")), "context": "training"}],
+                "models": [{"files": [result.checkpoint, result.config], "step": result.final["epoch"],
+                            "name": f"{params.get('variant')}-{dataset}"
+                                    + "".join(f"-{k}{v}" for k, v in sorted(overrides.items())),
+                            "params": result.knobs}]}
+    if isinstance(result, c.Evaluated):
+        trained = node.inputs.get("trained")
+        train_run = runs([trained.key]).get(trained.key) if trained is not None else None
+        prepared = inputs.get("prepared")
+        return {"metrics": result.metrics,
+                "tags": {"dsla.train_run_id": str(train_run)} if train_run else {},
+                "description": (f"Validation metrics (fractions) of the final checkpoint of "
+                                f"{run_link(train_run, 'this training')}; detections: `{result.detections}`."
+                                if train_run else ""),
+                "inputs": [{**dataset_input(dataset, profile, prepared=asdict(prepared) if prepared else None),
+                            "context": "eval"}] if prepared else []}
+    if isinstance(result, c.Counted):
+        return {"metrics": result.complexity}
+    if isinstance(result, c.Tabled):
+        spec = defs.tables(profile, {result.table: tuple(defs.from_declaration(d) for d in result.added_rows)})[result.table]
+        evaluations = dict(sorted(node.inputs.items()))  # the executions each row's numbers come from
+        trainings = {name: up.inputs["trained"] for name, up in evaluations.items() if "trained" in up.inputs}
+        found = runs([up.key for up in evaluations.values()] + [up.key for up in trainings.values()])
+
+        def by_row(ups):
+            ids: dict[str, list[str]] = {}
+            for name, up in ups.items():
+                if found.get(up.key):
+                    ids.setdefault(_row_of(name), []).append(found[up.key])
+            return ids
+        return {"artifacts": {"table": result.files},
+                "children": row_runs(spec, result.rows, by_row(evaluations), by_row(trainings))}
+    if isinstance(result, c.Figured):
+        found = runs([up.key for up in node.inputs.values()])
+        trains = {name: found[up.key] for name, up in sorted(node.inputs.items()) if found.get(up.key)}
+        return {"metrics": {**{f"flatten_epoch/{k}": v for k, v in result.convergence.items() if v},
+                            **{f"reaches_baseline_final_epoch/{k}": v
+                               for k, v in result.reaches_baseline_final.items() if v}},
+                "artifacts": {"figure": [result.png]},
+                # the training runs behind each curve (the report links their val/AP overlaid)
+                "tags": {"dsla.train_run_ids": json.dumps(trains, sort_keys=True)}}
+    if isinstance(result, c.Pictured):
+        return {"artifacts": {"qualitative": result.files}}
+    if isinstance(result, c.Reported):
+        return {"artifacts": {"report": result.files}, "tags": result.verdicts}
+    return {}

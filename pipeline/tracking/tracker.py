@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..engine import NodeHooks
-from .redact import redact
+from ..redact import redact
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -297,21 +297,50 @@ class Tracker(NodeHooks):
         if watching is not None:
             watching.close()
 
-    def after_node(self, node, ctx, result) -> None:
-        """Log what the stage's `StageResult` carries, then end the run FINISHED."""
+    def watchers(self, node, ctx) -> list[dict]:
+        """A training's curves, loss terms and T_j into its run, per epoch (`MLflowMetricsHook`; it finds
+        the store through `MLFLOW_TRACKING_URI`, set by `_watch`, never through the dumped config)."""
+        if node.stage.name not in WATCHED_STAGES or not ctx.run_id:
+            return []
+        return [{"module": "pipeline.tracking.mlflow_hook", "hook": {"type": "MLflowMetricsHook", "run_id": ctx.run_id}}]
+
+    def runs(self, keys, dataset: str | None) -> dict[str, str]:
+        """`{key: run id}` of the newest finished run of each stage execution key (tag `dsla.key`),
+        in this store; a key without one (its result came from a cache made with another store) is left out."""
+        found = {}
+        for key in dict.fromkeys(keys):
+            runs = self.client.search_runs([self.experiment_id(dataset)],
+                                           f"tags.`dsla.key` = '{key}' and attributes.status = 'FINISHED'",
+                                           order_by=["attributes.start_time DESC"], max_results=1)
+            if runs:
+                found[key] = runs[0].info.run_id
+        return found
+
+    def after_node(self, node, ctx, result, inputs) -> None:
+        """Log what the run carries — decided from the stage's typed result (`records.logged`), plus
+        whatever a plain `StageResult` carries itself — then end the run FINISHED."""
+        from .records import logged
+
         self._unwatch(ctx.key)
         run_id, dataset = ctx.run_id, node.params.get("dataset")
-        if result.params:
-            self.log_params(run_id, result.params)
-        if result.metrics:
-            self.log_metrics(run_id, result.metrics)
-        for name, value in result.tags.items():
+        log = logged(node, result.returned, inputs, lambda keys: self.runs(keys, dataset)) \
+            if result.returned is not None else {}
+        params = {**log.get("params", {}), **result.params}
+        metrics = {**log.get("metrics", {}), **result.metrics}
+        tags = {**log.get("tags", {}), **result.tags}
+        artifacts = {**log.get("artifacts", {}), **result.artifacts}
+        children_ = [*log.get("children", []), *result.children]
+        description = "\n\n".join(filter(None, [log.get("description", ""), result.description]))
+        if params:
+            self.log_params(run_id, params)
+        if metrics:
+            self.log_metrics(run_id, metrics)
+        for name, value in tags.items():
             self.client.set_tag(run_id, name, str(value))
-        for folder, files in result.artifacts.items():
+        for folder, files in artifacts.items():
             self.log_artifacts(run_id, list(files), folder or None)
         children = [self.child_run(run_id, child.name, dataset, tags=child.tags, params=child.params,
-                                   metrics=child.metrics) for child in result.children]
-        description = result.description
+                                   metrics=child.metrics) for child in children_]
         if children:  # a table: one click from its parent run to its rows compared
             from .records import compare_url
             url = compare_url(children, [self.experiment_id(dataset)])
@@ -319,9 +348,9 @@ class Tracker(NodeHooks):
             description = f"[Compare the rows]({url}) ({len(children)} runs side by side).\n\n" + description
         if description:
             self.set_description(run_id, description)
-        for data in result.inputs:
+        for data in [*log.get("inputs", []), *result.inputs]:
             self.log_dataset(run_id, **data)
-        for model in result.models:
+        for model in [*log.get("models", []), *result.models]:
             self.log_checkpoint(run_id, dataset, **model)
         self.client.set_terminated(run_id, "FINISHED")
 

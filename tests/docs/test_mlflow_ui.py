@@ -8,6 +8,7 @@ screenshots of docs/mlflow.md come from real trainings (scripts/mlflow_screensho
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 
@@ -15,14 +16,16 @@ import pytest
 
 from experiments import tables as defs
 from pipeline.report.links import Links
-from pipeline.stages.table import aggregate_rows, row_runs
+from pipeline.stages.table import aggregate_rows
 from pipeline.tracking import Tracker
+from pipeline.tracking.records import row_runs
 
 
-def log_rows(tracker, parent_run_id: str, spec, rows: dict, dataset: str) -> list[str]:
-    """The table's row runs logged as the engine's tracker logs a `StageResult`'s children; their ids."""
+def log_rows(tracker, parent_run_id: str, spec, rows: dict, dataset: str, trains: dict) -> list[str]:
+    """The table's row runs logged as the engine's tracker logs a table's children; their ids."""
+    children = row_runs(spec, rows, {}, {row: [trains[row]] for row in rows})
     return [tracker.child_run(parent_run_id, child.name, dataset, tags=child.tags, params=child.params,
-                              metrics=child.metrics) for child in row_runs(spec, rows)]
+                              metrics=child.metrics) for child in children]
 
 
 defs = defs
@@ -39,11 +42,11 @@ spec.loader.exec_module(shots)
 AP = {"baseline": 0.10, "fs": 0.12, "dsla": 0.13, "dsla_fs": 0.15}
 
 
-def evaluated(variant: str, train_run_id: str) -> dict:
+def evaluated(variant: str) -> dict:
     run = defs.Train("crowdhuman", variant)
     knobs = {**run.overrides(), "lambda_o2o": 1.0, **({"S": 16} if "fs" in variant else {})}
-    return {"metrics": {"AP": AP[variant], "MR2": 0.8, "JI": 0.3, "Recall": 0.9}, "run_id": None,
-            "train_run_id": train_run_id, "knobs": knobs,
+    return {"metrics": {"AP": AP[variant], "MR2": 0.8, "JI": 0.3, "Recall": 0.9}, "knobs": knobs,
+            "data": "synthetic crowd preset", "weights": "random init",
             "run": {"profile": "smoke", "dataset": "crowdhuman", "variant": variant, "seed": 0, **run.overrides()}}
 
 
@@ -59,9 +62,14 @@ def ui(tmp_path_factory):
                 tracker.log_metrics(run_id, {"val/AP": AP[variant] * epoch / 3}, step=epoch)
             tracker.client.set_terminated(run_id, "FINISHED")
             trains[variant] = run_id
-        rows = aggregate_rows(defs.tables("smoke")["table4"], {f"{v}@seed0": evaluated(v, trains[v]) for v in AP})
-        parent = tracker.start_run("table4", "crowdhuman")
-        row_ids = log_rows(tracker, parent, defs.tables("smoke")["table4"], rows, "crowdhuman")
+        rows = aggregate_rows(defs.tables("smoke")["table4"], {f"{v}@seed0": evaluated(v) for v in AP})
+        # the table's and the figure's runs, tagged with their keys as the tracker tags every execution
+        parent = tracker.start_run("table4", "crowdhuman", tags={"dsla.key": "t" * 16})
+        row_ids = log_rows(tracker, parent, defs.tables("smoke")["table4"], rows, "crowdhuman", trains)
+        tracker.client.set_terminated(parent, "FINISHED")
+        figure = tracker.start_run("figure4", "report", tags={"dsla.key": "f" * 16, "dsla.train_run_ids": json.dumps(
+            {f"crowdhuman/{v}@seed0": trains[v] for v in ("baseline", "dsla_fs")})})
+        tracker.client.set_terminated(figure, "FINISHED")
         yield {"server": server, "browser": browser, "experiment": tracker.experiment_id("crowdhuman"),
                "rows": row_ids, "trains": trains, "out": folder, "parent": parent, "aggregated": rows,
                "tracker": tracker}
@@ -118,7 +126,7 @@ def test_the_row_run_describes_itself_with_a_link_to_its_training(ui):
 
 # --- the report's links: one click from index.md to a filled comparison -------------------------
 def test_the_reports_table_link_opens_its_rows_compared(ui):
-    url = Links(ui["server"].url, "smoke").table({"run_id": ui["parent"], "rows": ui["aggregated"]})
+    url = Links(ui["server"].url, "smoke").table("t" * 16, {"rows": ui["aggregated"]})
     assert url and url.startswith(ui["server"].url + "/#/compare-runs?")
     text = ui["browser"].page(url, wait_for=("AP_vs_baseline",), screenshot=ui["out"] / "report-table4.png",
                               size=(1500, 2400))
@@ -130,8 +138,7 @@ def test_the_reports_table_link_opens_its_rows_compared(ui):
 
 
 def test_the_reports_figure4_link_overlays_baseline_and_dsla_fs(ui):
-    figure = {"train_run_ids": {f"crowdhuman/{v}@seed0": ui["trains"][v] for v in ("baseline", "dsla_fs")}}
-    url = Links(ui["server"].url, "smoke").figure(figure)
+    url = Links(ui["server"].url, "smoke").figure("f" * 16)
     assert url and url.startswith(ui["server"].url + "/#/metric?") and "experiments=" in url
     text = ui["browser"].page(url, wait_for=("dsla_fs · train crowdhuman s0", "baseline · train crowdhuman s0"),
                               screenshot=ui["out"] / "report-figure4.png")

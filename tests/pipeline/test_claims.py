@@ -244,8 +244,8 @@ def test_markdown_and_tags_show_every_claim_with_numbers():
 
 
 def evaluate_result(ap, mr2, seed):
-    return {"metrics": {"AP": ap, "MR2": mr2, "JI": 0.5, "Recall": 0.9}, "run_id": f"e{seed}",
-            "train_run_id": f"t{seed}", "run": {}, "data": "synthetic crowd preset", "weights": "MobileNetV2Features: w.pt"}
+    return {"metrics": {"AP": ap, "MR2": mr2, "JI": 0.5, "Recall": 0.9}, "run": {}, "knobs": {},
+            "data": "synthetic crowd preset", "weights": "MobileNetV2Features: w.pt"}
 
 
 def test_tables_keep_every_seed_and_show_the_paired_difference(tmp_path):

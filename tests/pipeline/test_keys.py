@@ -46,7 +46,7 @@ print(json.dumps({n.name: [n.key, sorted(i.name for i in n.inputs.values())] for
 # Records every node of a target as done (what a finished run leaves in the store), with a
 # checkpoint the train stage's result check accepts and the keys the other stages' checks require.
 RECORD_ALL = """
-import sys, time, zipfile
+import dataclasses, sys, time, zipfile
 from pathlib import Path
 from pipeline.engine import DONE, ResultStore, in_order
 from pipeline.graph import Pipeline
@@ -54,8 +54,9 @@ checkpoint = Path("epoch_1.pth").resolve()
 zipfile.ZipFile(checkpoint, "w").close()
 store = ResultStore(".pipeline")
 for node in in_order([Pipeline(sys.argv[1]).target(sys.argv[2])]):
-    store.save(node.key, {**node.provenance(), "status": DONE, "result": {"checkpoint": str(checkpoint), "metrics": {},
-                          "rows": {}, "caption": "", "complexity": {}, "panels": {}, "files": []},
+    result = {field.name: {} for field in dataclasses.fields(node.stage.result_type)}  # every field of its type
+    result.update(checkpoint=str(checkpoint)) if "checkpoint" in result else None
+    store.save(node.key, {**node.provenance(), "status": DONE, "result": result,
                           "started": time.time(), "finished": time.time()})
 """
 
@@ -134,7 +135,7 @@ def test_editing_a_table_spec_rekeys_tables_not_trainings(repo):
 
 
 @pytest.mark.parametrize("module", ["pipeline/tracking/tracker.py", "pipeline/tracking/mlflow_hook.py",
-                                    "pipeline/tracking/progress.py", "pipeline/runtime/console.py",
+                                    "pipeline/runtime/progress.py", "pipeline/runtime/console.py",
                                     "pipeline/sweeps/pruning_hook.py", "pipeline/runtime/launch.py",
                                     "pipeline/runtime/train_worker.py", "dsla/evaluation/random_crowd.py",
                                     "dsla/datasets/visualize.py"])

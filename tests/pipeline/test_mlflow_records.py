@@ -7,15 +7,21 @@ from mlflow.tracking import MlflowClient
 
 from experiments import tables as defs
 from pipeline.engine import Node, Stage
-from pipeline.stages.table import aggregate_rows, row_runs
+from pipeline.stages.table import aggregate_rows
 from pipeline.tracking import Tracker
-from pipeline.tracking.records import row_params, run_name
+from pipeline.tracking.records import row_params, row_runs, run_name
+
+
+def row_children(spec, rows: dict):
+    """The row runs the tracker logs for a table (`records.row_runs`), each row's numbers coming from
+    the evaluate run `eval-<row>` of the training `train-<row>`."""
+    return row_runs(spec, rows, {row: [f"eval-{row}"] for row in rows}, {row: [f"train-{row}"] for row in rows})
 
 
 def log_rows(tracker, parent_run_id: str, spec, rows: dict, dataset: str) -> list[str]:
     """The table's row runs logged as the engine's tracker logs a `StageResult`'s children; their ids."""
     return [tracker.child_run(parent_run_id, child.name, dataset, tags=child.tags, params=child.params,
-                              metrics=child.metrics) for child in row_runs(spec, rows)]
+                              metrics=child.metrics) for child in row_children(spec, rows)]
 
 
 TABLE4 = defs.tables("smoke")["table4"]
@@ -27,8 +33,8 @@ KNOBS = {"baseline": {"lambda_o2o": 1.0}, "fs": {"lambda_o2o": 1.0, "S": 16},
 
 def evaluated(variant: str) -> dict:
     run = defs.Train("crowdhuman", variant)
-    return {"metrics": {"AP": AP[variant], "MR2": 0.8, "JI": 0.3, "Recall": 0.9}, "run_id": f"eval-{variant}",
-            "train_run_id": f"train-{variant}", "knobs": KNOBS[variant],
+    return {"metrics": {"AP": AP[variant], "MR2": 0.8, "JI": 0.3, "Recall": 0.9}, "knobs": KNOBS[variant],
+            "data": "synthetic crowd preset", "weights": "random init",
             "run": {"profile": "smoke", "dataset": "crowdhuman", "variant": variant, "seed": 0, **run.overrides()}}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -15,8 +16,8 @@ tables = defs.tables("tiny")
 
 
 def evaluate_result(ap, mr2, recall, run_id):
-    return {"metrics": {"AP": ap, "MR2": mr2, "JI": 0.5, "Recall": recall}, "run_id": run_id,
-            "train_run_id": "t" + run_id, "run": {"variant": "dsla_fs"}, "data": "synthetic crowd preset"}
+    return {"metrics": {"AP": ap, "MR2": mr2, "JI": 0.5, "Recall": recall}, "run": {"variant": "dsla_fs"},
+            "knobs": {}, "data": "synthetic crowd preset", "weights": "random init"}
 
 
 def test_table2_puts_ours_beside_the_paper_and_marks_quoted_rows():
@@ -99,5 +100,7 @@ def test_first_lr_drop_is_the_first_milestone_of_the_schedule(tmp_path):
                       "                   dict(type='MultiStepLR', by_epoch=True, milestones=[11, 8], gamma=0.1)]\n")
     flat = tmp_path / "flat.py"
     flat.write_text("param_scheduler = dict(type='ConstantLR', factor=1.0)\n")
-    assert first_lr_drop({"a@seed0": {"config": str(config)}}) == 8
-    assert first_lr_drop({"a@seed0": {"config": str(flat)}}) is None
+    def trained(path):
+        return SimpleNamespace(config=str(path))  # what `first_lr_drop` reads of a `Trained`
+    assert first_lr_drop({"a@seed0": trained(config)}) == 8
+    assert first_lr_drop({"a@seed0": trained(flat)}) is None

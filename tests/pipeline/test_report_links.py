@@ -13,9 +13,9 @@ from pipeline.engine import Node, Stage
 from pipeline.engine.results import StageResult
 from pipeline.report.links import ui_base
 from pipeline.stages.report import write_report
-from pipeline.stages.table import aggregate_rows, caption, row_runs
+from pipeline.stages.table import aggregate_rows, caption
 from pipeline.tracking import Tracker
-from tests.pipeline.test_mlflow_records import AP, TABLE4, evaluated
+from tests.pipeline.test_mlflow_records import AP, TABLE4, evaluated, row_children
 
 
 def runs_of(url: str) -> list[str]:
@@ -30,7 +30,7 @@ def test_a_table_parent_run_links_its_rows_compared_and_says_what_it_is(tmp_path
                                                              "dataset": "crowdhuman", "seeds": 2})
     run_id = tracker.before_node(node, SimpleNamespace(key="k" * 16))
     tracker.after_node(node, SimpleNamespace(run_id=run_id, key="k" * 16),
-                       StageResult({"rows": rows}, children=row_runs(TABLE4, rows)))
+                       StageResult({"rows": rows}, children=row_children(TABLE4, rows)), {})
     client = MlflowClient(tracker.uri)
     parent = client.get_run(run_id)
     assert parent.info.run_name.startswith("table4 · smoke · 2 seeds · abcdef1 · 20"), parent.info.run_name
@@ -40,8 +40,10 @@ def test_a_table_parent_run_links_its_rows_compared_and_says_what_it_is(tmp_path
     assert f"[Compare the rows]({url})" in parent.data.tags["mlflow.note.content"]
     assert f"experiments=%5B%22{parent.info.experiment_id}%22%5D" in url
 
-    result = {"rows": rows, "caption": caption(TABLE4, "smoke", 1, rows), "run_id": run_id}
-    write_report("smoke", {"table4": result}, None, tmp_path / "out", tracking_uri=tracker.uri, commit="c")
+    # the report finds the table's run by the key its result was recorded under
+    result = {"rows": rows, "caption": caption(TABLE4, "smoke", 1, rows)}
+    write_report("smoke", {"table4": result}, None, tmp_path / "out", tracking_uri=tracker.uri, commit="c",
+                 keys={"table4": "k" * 16})
     index = (tmp_path / "out" / "index.md").read_text()
     line = next(line for line in index.splitlines() if line.startswith("[Compare these rows in MLflow]("))
     link = line.split("](", 1)[1].rstrip(")")
@@ -57,8 +59,9 @@ def test_the_ui_address_is_the_server_without_its_password_or_mlflow_uis_default
 
 def test_a_report_without_a_store_has_no_links_and_no_error(tmp_path):
     rows = aggregate_rows(TABLE4, {f"{v}@seed0": evaluated(v) for v in AP})
-    result = {"rows": rows, "caption": "c", "run_id": "not-a-run"}
-    write_report("smoke", {"table4": result}, None, tmp_path, tracking_uri=f"sqlite:///{tmp_path}/none.db", commit="c")
+    result = {"rows": rows, "caption": "c"}
+    write_report("smoke", {"table4": result}, None, tmp_path, tracking_uri=f"sqlite:///{tmp_path}/none.db", commit="c",
+                 keys={"table4": "0" * 16})
     assert "Compare these rows" not in (tmp_path / "index.md").read_text()
     assert not (tmp_path / "none.db").exists(), "looking for links created a store"
 

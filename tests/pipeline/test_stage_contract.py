@@ -39,7 +39,7 @@ class Recorder(NodeHooks):
         self.calls.append(("before", node.name))
         return f"run-{node.name}"
 
-    def after_node(self, node, ctx, result):
+    def after_node(self, node, ctx, result, inputs):
         self.calls.append(("after", node.name, ctx.run_id, result.values, result.metrics, result.tags, result.artifacts))
         if self.fail_after:
             raise ConnectionError("tracking server went away")
@@ -174,22 +174,61 @@ def test_every_node_of_every_profile_binds_to_its_stage():
 
 def test_the_prepare_stage_hands_a_typed_prepared_to_the_stages_that_declare_it():
     from pipeline.graph import EVALUATE, PREPARE, QUALITATIVE, TABLE, TRAIN
-    from pipeline.stages.contracts import Prepared
+    from pipeline.stages.contracts import Counted, Evaluated, Prepared
 
     assert PREPARE.result_type is Prepared
-    assert TRAIN.wanted_type("prepared") is Prepared  # `Prepared | None`: `pipeline train CONFIG` has none
-    assert EVALUATE.wanted_type("prepared") is Prepared and QUALITATIVE.wanted_type("prepared") is Prepared
+    assert TRAIN.wanted_types("prepared") == (Prepared,)  # `Prepared | None`: `pipeline train CONFIG` has none
+    assert EVALUATE.wanted_types("prepared") == (Prepared,) and QUALITATIVE.wanted_types("prepared") == (Prepared,)
     recorded = {"data_root": "/d/", "train_ann": "t", "val_ann": "v", "curve_ann": "v", "density": {},
-                "annotations": ["t", "v"], "images": ["Images"], "fingerprint": "f", "description": "d", "run_id": None}
+                "annotations": ["t", "v"], "images": ["Images"], "fingerprint": "f", "content": "c", "description": "d"}
     assert EVALUATE.typed_input("prepared", recorded, PREPARE) == Prepared(**recorded)
-    assert TABLE.typed_input("density", recorded, PREPARE) is recorded  # `**inputs`: the dict
+    # a table's `**inputs: Evaluated | Prepared | Counted` take each of them typed (Table 1's density row)
+    assert set(TABLE.wanted_types("density")) == {Evaluated, Prepared, Counted}
+    assert TABLE.typed_input("density", recorded, PREPARE) == Prepared(**recorded)
+
+
+def test_every_stage_of_the_graph_declares_its_result_type_and_every_input_is_checked():
+    """Each stage returns a dataclass of `stages/contracts.py`; each input of each node of the
+    default run is one its consumer's parameter is annotated with (so none is handed on unchecked)."""
+    from pipeline import graph
+    from pipeline.engine import in_order
+    from pipeline.stages import contracts
+
+    stages = [graph.PREPARE, graph.TRAIN, graph.EVALUATE, graph.COMPLEXITY, graph.TABLE, graph.FIGURE,
+              graph.QUALITATIVE, graph.REPORT]
+    assert all(stage.result_type is not None and stage.result_type.__module__ == contracts.__name__
+               for stage in stages), [s.name for s in stages if s.result_type is None]
+    for node in in_order([graph.Pipeline("tiny").target("reproduce-tables")]):
+        for arg, upstream in node.inputs.items():
+            assert upstream.stage.result_type in node.stage.wanted_types(arg), (node.name, arg)
+
+
+def test_a_table_fed_a_training_instead_of_its_evaluation_fails_when_built():
+    from pipeline.graph import Pipeline
+
+    pipeline = Pipeline("smoke")
+    table = pipeline.table("table4")
+    inputs = dict(table.inputs)
+    name = next(n for n in inputs if n.startswith("baseline@seed"))
+    inputs[name] = inputs[name].inputs["trained"]  # the training, not its evaluation
+    with pytest.raises(TypeError) as error:
+        Node("table4", table.stage, table.params, inputs=inputs)
+    assert str(error.value).startswith(f"node 'table4': input '{name}' is a Trained (node 'train:")
+    assert str(error.value).endswith("stage 'table' expects Evaluated or Prepared or Counted")
+
+
+def test_an_untyped_producer_cannot_feed_a_typed_parameter():
+    untyped = Node("prepare", Stage("prepare", lambda ctx, root: {"data_root": root}), {"root": "/d"})
+    with pytest.raises(TypeError, match=r"^node 'train': input 'prepared' is untyped \(a dict\) \(node 'prepare', "
+                                         r"stage 'prepare'\); stage 'train' expects Prepared$"):
+        Node("train", TRAIN_T, {"epochs": 1}, inputs={"prepared": untyped})
 
 
 def test_the_real_graph_refuses_a_prepared_where_evaluate_takes_a_trained_when_built():
     from pipeline.graph import EVALUATE, TRAIN, Pipeline
     from pipeline.stages.contracts import Trained
 
-    assert TRAIN.result_type is Trained and EVALUATE.wanted_type("trained") is Trained
+    assert TRAIN.result_type is Trained and EVALUATE.wanted_types("trained") == (Trained,)
     prepared = Pipeline("smoke").prepare("crowdhuman")
     with pytest.raises(TypeError) as error:
         Node("evaluate:wired-wrong", EVALUATE, {"profile": "smoke", "dataset": "crowdhuman"},

@@ -71,7 +71,7 @@ def test_what_a_run_leaves_in_the_folder_is_ignored_by_git(tmp_path):
 def test_a_trainings_epoch_bar_writes_nothing_into_a_pipe(capsys):
     from types import SimpleNamespace
 
-    from pipeline.tracking.progress import EpochProgressHook
+    from pipeline.runtime.progress import EpochProgressHook
 
     hook = EpochProgressHook("train:x")
     runner = SimpleNamespace(max_epochs=2, epoch=0)

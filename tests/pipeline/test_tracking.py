@@ -8,6 +8,7 @@ import pytest
 from pipeline import engine
 from pipeline.engine import ChildRun, Node, Stage, StageResult, Stopped
 from pipeline.engine.store import ResultStore
+from pipeline.stages.contracts import Trained
 from pipeline.tracking import Tracker, TrackingUnavailable, check_reachable, flat_params
 
 
@@ -128,3 +129,46 @@ def test_the_tracker_not_the_stage_points_a_training_at_its_store(tracker, tmp_p
     assert report.ok
     assert sorted(SEEN_URI, key=str) == sorted([tracker.uri, None], key=str)
     assert "MLFLOW_TRACKING_URI" not in __import__("os").environ
+
+
+# --- what a run logs, decided by the tracker from the stage's typed result -------------------------
+WATCHERS_SEEN = []
+
+
+def typed_train(ctx, dataset, variant):
+    WATCHERS_SEEN.append(list(ctx.watchers))
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    (ctx.work_dir / "config.py").write_text("model = dict()\n")
+    (ctx.work_dir / "epoch_1.pth").write_bytes(b"weights")
+    return Trained(work_dir=str(ctx.work_dir), checkpoint=str(ctx.work_dir / "epoch_1.pth"),
+                   config=str(ctx.work_dir / "config.py"), epochs=[{"epoch": 1, "AP": 0.2}], final={"epoch": 1, "AP": 0.2},
+                   knobs={"K": 6}, run={"variant": variant}, data="synthetic", weights="random init")
+
+
+def typed_evaluate(ctx, dataset, trained: Trained):
+    from pipeline.stages.contracts import Evaluated
+
+    assert not hasattr(ctx, "tracker")
+    return Evaluated(metrics={"AP": 0.25}, detections="d.odgt", epochs=1, curve=[[1, 0.2]], run=trained.run,
+                     data=trained.data, weights=trained.weights, knobs=trained.knobs)
+
+
+def test_the_tracker_logs_from_typed_results_and_finds_upstream_runs_by_key(tracker, tmp_path):
+    WATCHERS_SEEN.clear()
+    train = Node("train:crowdhuman/dsla", Stage("train", typed_train, returns=Trained),
+                 {"dataset": "crowdhuman", "variant": "dsla"})
+    evaluate = Node("evaluate:crowdhuman/dsla", Stage("evaluate", typed_evaluate), {"dataset": "crowdhuman"},
+                    inputs={"trained": train})
+    store = ResultStore(tmp_path / "store")
+    assert engine.run([evaluate], store, work_root=tmp_path / "w", tracker=tracker).ok
+    train_run = store.load(train.key).data["run_id"]
+    # the training was watched by what the tracker gave it (its curves into its own run), not by the stage
+    assert WATCHERS_SEEN == [[{"module": "pipeline.tracking.mlflow_hook",
+                               "hook": {"type": "MLflowMetricsHook", "run_id": train_run}}]]
+    client = tracker.client
+    trained_run, evaluated_run = client.get_run(train_run), client.get_run(store.load(evaluate.key).data["run_id"])
+    assert trained_run.data.params["K"] == "6" and trained_run.data.params["backbone_weights"] == "random init"
+    assert [a.path for a in client.list_artifacts(train_run)] and evaluated_run.data.metrics == {"AP": 0.25}
+    assert evaluated_run.data.tags["dsla.train_run_id"] == train_run, "found by the training's key"
+    assert f"#/runs/{train_run}" in evaluated_run.data.tags["mlflow.note.content"]
+    assert "run_id" not in store.load(evaluate.key).result and "run_id" not in store.load(train.key).result

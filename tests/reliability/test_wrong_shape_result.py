@@ -46,7 +46,7 @@ def test_a_table_record_of_the_wrong_shape_is_incomplete_in_status_and_left_out_
     store.save(node.key, {**node.provenance(), "status": "done", "result": {}})
     assert cli.main(["status", "table1", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
-    assert f"incomplete {node.key} table1  " in out and "lacks 'rows', 'caption'" in out
+    assert f"incomplete {node.key} table1  " in out and "the recorded Tabled lacks 'added_rows', 'caption'" in out
     assert cli.main(["report", "--profile", "smoke"]) == 0
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "table1: the recorded result lacks 'rows'" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "table1: the recorded Tabled lacks 'added_rows', 'caption'" in err and "Traceback" not in err

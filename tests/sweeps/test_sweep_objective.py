@@ -11,7 +11,7 @@ import optuna
 import pytest
 
 from pipeline import graph
-from pipeline.engine import Stage, Stopped
+from pipeline.engine import NodeHooks, Stage, Stopped
 from pipeline.engine.store import ResultStore, write_json_atomic
 from pipeline.sweeps.objective import TrainObjective, TrialError
 from pipeline.sweeps.spaces import make_sweep
@@ -29,12 +29,18 @@ def fake_train(ctx, *, overrides, **params):
         raise FloatingPointError("loss_sla_cls is not finite ([nan]); lower the learning rate")
     if overrides["K"] == 8:
         raise Stopped("pruned after epoch 1 (AP 0.0100)")  # what the pruning hook raises
-    return {"epochs": [{"epoch": 1, "AP": 0.1}, {"epoch": 2, "AP": 0.2}], "run_id": "train-run", "run": overrides}
+    return {"epochs": [{"epoch": 1, "AP": 0.1}, {"epoch": 2, "AP": 0.2}], "run": overrides}
 
 
 def fake_evaluate(ctx, *, trained, **params):
-    return {"metrics": {"AP": 0.2, "Recall": 0.5}, "run_id": "evaluate-run", "train_run_id": trained["run_id"],
-            "data": "fake data"}
+    return {"metrics": {"AP": 0.2, "Recall": 0.5}, "data": "fake data"}
+
+
+class RunIds(NodeHooks):
+    """The tracker's part the objective reads: each execution's run id, kept in its record."""
+
+    def before_node(self, node, ctx):
+        return f"{node.stage.name}-run"
 
 
 @pytest.fixture
@@ -45,7 +51,7 @@ def objective(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     SEEN_SETTINGS.clear()
     return TrainObjective(storage="sqlite:///unused.db", study_name="s", pruner={"type": "MedianPruner"},
-                          store_root=str(tmp_path / "store"), work_root=str(tmp_path / "work"))
+                          store_root=str(tmp_path / "store"), work_root=str(tmp_path / "work"), tracker=RunIds())
 
 
 @pytest.fixture
@@ -62,8 +68,9 @@ def test_a_trained_point_gives_its_ap_curve_and_runs_and_the_training_gets_the_p
                       "train_run_id": "train-run", "evaluate_run_id": "evaluate-run", "epochs_trained": 2,
                       "curve_epochs": [1, 2]}
     [hook] = SEEN_SETTINGS[0]["train_hooks"]
-    assert hook == {"type": "OptunaPruningHook", "study_name": "s",  # the storage URL only in the environment
-                    "trial_id": trial._trial_id, "pruner": {"type": "MedianPruner"}, "metric": "AP"}
+    assert hook == {"module": "pipeline.sweeps.pruning_hook",  # a watcher: the hook and the module registering it
+                    "hook": {"type": "OptunaPruningHook", "study_name": "s",  # the storage URL only in the environment
+                             "trial_id": trial._trial_id, "pruner": {"type": "MedianPruner"}, "metric": "AP"}}
     assert os.environ["DSLA_OPTUNA_STORAGE"] == "sqlite:///unused.db"
     again = objective(trial, SWEEP, {"K": 4})
     assert again["value"] == 0.2 and len(SEEN_SETTINGS) == 1, "not served from the cache"

@@ -5,7 +5,7 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS  # the root registry: found from any default scope (mmdet, mmengine)
 
-from ..runtime.epoch_records import table_metric_names
+from .epoch_records import table_metric_names
 
 
 @HOOKS.register_module()
