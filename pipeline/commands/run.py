@@ -18,8 +18,8 @@ from pathlib import Path
 from .. import engine
 from ..engine import interrupts
 from ..engine.store import DONE, ResultStore
-from ..runtime.launch import LAUNCHERS
 from ..redact import redact
+from ..runtime.launch import LAUNCHERS
 from .values import at_least, positive_int
 
 STORE_DIR, WORK_DIR = ".pipeline", "work_dirs"

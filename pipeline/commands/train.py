@@ -29,8 +29,8 @@ import argparse
 import sys
 import time
 
-from ..runtime.launch import LAUNCHERS
 from ..redact import redact
+from ..runtime.launch import LAUNCHERS
 from .run import STORE_DIR, WORK_DIR
 
 

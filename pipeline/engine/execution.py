@@ -110,7 +110,8 @@ def result_problem(node: Node, result: Any) -> str | None:
     try:
         return node.stage.check(result)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return f"the recorded result {'lacks ' + str(exc) if isinstance(exc, KeyError) else f'is malformed ({type(exc).__name__}: {exc})'}"
+        what = f"lacks {exc}" if isinstance(exc, KeyError) else f"is malformed ({type(exc).__name__}: {exc})"
+        return f"the recorded result {what}"
 
 
 def load_record(node: Node, store: ResultStore) -> Record:

@@ -67,11 +67,11 @@ def write_report(profile: str, tables: dict[str, dict | None], figure: dict | No
                  stale: list[str] = (), keys: dict[str, str] | None = None) -> list[Path]:
     """Render every table and the figure that has a result; list what is missing or stale in index.md.
     `keys`: the store keys of those results, by table name and "figure4" (their MLflow runs' links)."""
+    from ..redact import redact
     from ..report.claims import claims_json, claims_markdown, decide_claims
     from ..report.links import Links
     from ..report.plots import plot_figure4
     from ..report.render import display_frame, markdown, shown_paths, table_frame, write_table
-    from ..redact import redact
     from .table import paper_grid_ids, table_spec
 
     specs = {name: table_spec(profile, name, (tables.get(name) or {}).get("added_rows"))

@@ -9,9 +9,8 @@ decides from the `Tabled` result and the node's inputs.
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
-
 from dataclasses import asdict
+from pathlib import Path
 
 from experiments import tables as defs
 
