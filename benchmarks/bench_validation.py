@@ -31,7 +31,7 @@ from .common import load_note, machine, machine_lines, quiet, spread
 CURVE = "annotation_val_curve.odgt"
 
 
-def build_runner(config: str, data_root: str, checkpoint: str, work_dir: Path, val_batch: int = 4):
+def build_runner(config: str, data_root: str, checkpoint: str, work_dir: Path, val_batch: int | None = None):
     from mmengine.runner import Runner
 
     from pipeline.profiles import write_curve_subset
@@ -43,7 +43,8 @@ def build_runner(config: str, data_root: str, checkpoint: str, work_dir: Path, v
     cfg = build_config(config=config, data_root=data_root, overrides={}, seed=0, work_dir=work_dir,
                        progress=False, description="bench")
     set_curve_annotations(cfg, data_root, curve)
-    cfg.val_dataloader.batch_size = val_batch
+    if val_batch is not None:
+        cfg.val_dataloader.batch_size = val_batch
     cfg.resume = False
     cfg.load_from = checkpoint
     runner = Runner.from_cfg(cfg)
@@ -113,6 +114,7 @@ def main() -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--train", action="store_true", help="also time a training epoch per round")
+    parser.add_argument("--val-batch", type=int, default=None, help="validation batch (default: the config's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.data_root is None:
@@ -122,7 +124,7 @@ def main() -> None:
     use_weights_only_loading()
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="bench-val-") as tmp:
-        runner = build_runner(args.config, args.data_root, args.checkpoint, Path(tmp))
+        runner = build_runner(args.config, args.data_root, args.checkpoint, Path(tmp), args.val_batch)
         first = parts(runner)  # fills the prefix cache
         rows, trains = [], []
         for _ in range(args.rounds):
@@ -131,6 +133,7 @@ def main() -> None:
                 trains.append(train_epoch(runner))
     info = machine()
     print("\n".join(machine_lines(info)))
+    print(f"- {args.config}, validation batch {runner.val_dataloader.batch_size}, checkpoint {args.checkpoint}")
     print(f"- first validation (prefix cache cold): {first['loop']:.2f} CPU s, AP {first['AP']:.4f}")
     print(f"| part of one validation of the 200 curve images (prefix cache warm) | median CPU s | IQR | share of the loop |")
     print("|---|---|---|---|")
