@@ -3,8 +3,7 @@
 The pipeline's own hooks (epoch records, MLflow curves, Optuna pruning) live in `pipeline/`:
 `dsla` is a plain mmdet plugin and does not depend on the pipeline.
 """
-from .autocast_hook import AutocastHook
 from .epoch_seed_hook import EpochSeedHook
 from .soft_label_schedule_hook import SoftLabelScheduleHook
 
-__all__ = ['AutocastHook', 'EpochSeedHook', 'SoftLabelScheduleHook']
+__all__ = ['EpochSeedHook', 'SoftLabelScheduleHook']
