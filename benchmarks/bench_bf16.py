@@ -114,8 +114,11 @@ def speed(rounds: int, data_root: str) -> None:
 
     from dsla.engine.hooks.autocast_hook import Autocast
 
+    from mmengine.registry import init_default_scope
+
     torch.set_num_threads(1)
     quiet()
+    init_default_scope("mmdet")
     cfg = compose.load(CONFIG)
     set_data_root(cfg, data_root)
     torch.manual_seed(0)

@@ -88,6 +88,8 @@ def train_epoch(runner) -> float:
     """CPU s of one training epoch (48 iterations) of this runner's model and loader."""
     from mmengine.optim import build_optim_wrapper
 
+    import torch
+
     model = runner.model
     model.train()
     wrapper = build_optim_wrapper(model, runner.cfg.optim_wrapper)
@@ -98,7 +100,9 @@ def train_epoch(runner) -> float:
         for batch in runner.train_dataloader:
             model.train_step(batch, wrapper)
     _, seconds = cpu(epoch)
-    model.load_state_dict(state)  # the validations keep measuring the trained weights
+    with torch.no_grad():  # the validations keep measuring the trained weights; copied in place,
+        for name, value in model.state_dict().items():  # as load_state_dict would empty the prefix cache
+            value.copy_(state[name])
     model.eval()
     return seconds
 
@@ -114,6 +118,8 @@ def main() -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--train", action="store_true", help="also time a training epoch per round")
+    parser.add_argument("--bf16", action="store_true",
+                        help="also the validation loop under the bf16 autocast opt-in (AutocastHook, phase predict), ABAB")
     parser.add_argument("--val-batch", type=int, default=None, help="validation batch (default: the config's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -131,6 +137,20 @@ def main() -> None:
             rows.append(parts(runner))
             if args.train:
                 trains.append(train_epoch(runner))
+        bf16 = []
+        if args.bf16:
+            from dsla.engine.hooks.autocast_hook import Autocast
+
+            autocast = Autocast(runner.model, "bf16", phases=())
+            for r in range(args.rounds + 1):  # round 0 fills the bf16 prefix-cache entries
+                pair = {}
+                for phases in ((), ("predict",)) if r % 2 else (("predict",), ()):
+                    autocast.phases = phases
+                    metrics = {}
+                    _, seconds = cpu(lambda: metrics.update(runner.val_loop.run()))
+                    pair[phases] = (seconds, metrics["crowdhuman/AP"])
+                if r:
+                    bf16.append(pair)
     info = machine()
     print("\n".join(machine_lines(info)))
     print(f"- {args.config}, validation batch {runner.val_dataloader.batch_size}, checkpoint {args.checkpoint}")
@@ -147,6 +167,12 @@ def main() -> None:
         print(f"- train epoch (48 it., prefix cache warm) median {statistics.median(trains):.2f} CPU s "
               f"({spread(trains)}); validation share of a Figure 4 epoch median {statistics.median(shares):.3f} "
               f"({spread(shares)}), n = {len(shares)}")
+    if bf16:
+        ratios = [p[()][0] / p[("predict",)][0] for p in bf16]
+        print(f"- bf16 autocast in validation (opt-in): loop fp32 {statistics.median(p[()][0] for p in bf16):.3f}, "
+              f"bf16 {statistics.median(p[('predict',)][0] for p in bf16):.3f} CPU s; speed-up median "
+              f"{statistics.median(ratios):.3f} ({spread(ratios)}), n = {len(ratios)}; AP fp32 "
+              f"{bf16[0][()][1]:.4f}, bf16 {bf16[0][('predict',)][1]:.4f}")
     print(f"- load: {load_note(os.getloadavg()[0], info.get('cores', 2), 1)}; {time.time() - started:.0f} s")
 
 
