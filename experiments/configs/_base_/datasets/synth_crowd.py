@@ -36,8 +36,13 @@ train_dataloader = dict(
         data_prefix=dict(img='Images/'),
         pipeline=train_pipeline,
         backend_args=backend_args))
+# Validation in batches of 8 (training: 4): every image is 256x256, so a batch pads nothing, and
+# the predictions are bit for bit those of batches of 4 (any batch of 2-15 images gives the same
+# bits; 16 and more do not: PyTorch's 1x1 convs switch to oneDNN at 16 on one thread; 1 does
+# not either). 5 % less CPU per validation (reports/benchmarks.md §11c;
+# tests/models/test_exactness.py checks the bits).
 val_dataloader = dict(
-    batch_size=4,
+    batch_size=8,
     num_workers=0,
     persistent_workers=False,
     drop_last=False,
