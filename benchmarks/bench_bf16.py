@@ -56,7 +56,7 @@ def train(seed: int, precision: str, data_root: str, out: Path, epochs: int | No
     with tempfile.TemporaryDirectory(prefix="bf16_") as tmp:
         work_dir = Path(tmp)
         cfg = build_config(config=CONFIG, data_root=data_root, overrides={}, seed=seed, work_dir=work_dir,
-                           run_id=None, progress=False, val_every_epoch=False)
+                           progress=False, val_every_epoch=False)
         if precision == "bf16":
             import dsla.engine.hooks.autocast_hook  # noqa: F401  (registers AutocastHook)
             cfg.custom_hooks = list(cfg.custom_hooks) + [dict(BF16_HOOK)]
