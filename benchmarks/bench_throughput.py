@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .common import REPO_ROOT, Section, cli, interleaved, quiet, ratio_goal, spread
 
-CONFIG = REPO_ROOT / "experiments" / "configs" / "tiny" / "dsla_fs_crowdhuman.py"
+CONFIG = "tiny/dsla_fs_crowdhuman"  # a composed config (experiments/compose.py)
 CURVE_IMAGES = 200
 VAL_SHARE_GOAL = 0.10  # issue 24: per-epoch validation at most 10 % of a Figure 4 run
 GEMM_SIZE = 2048
@@ -135,11 +135,10 @@ def one_epoch(cfg, validate: bool) -> None:
 
 def plain_mmdet_config(config, data_root: str, curve_ann: str, work_dir: Path, validate: bool = True):
     """What mmdet's tools/train.py builds for ``CONFIG --work-dir W --cfg-options <data roots>``."""
-    from mmengine.config import Config
-
+    from experiments import compose
     from pipeline.stages.train import set_curve_annotations, set_data_root
 
-    cfg = Config.fromfile(str(config))
+    cfg = compose.load(config)  # the one Config tools/train.py gets for the composed file
     set_data_root(cfg, data_root)  # what --cfg-options would set: the same prepared data
     set_curve_annotations(cfg, data_root, curve_ann)
     cfg.launcher = "none"
@@ -153,7 +152,7 @@ def ours_config(config, data_root: str, curve_ann: str, work_dir: Path, validate
     from pipeline.stages.train import build_config, register_hooks, set_curve_annotations
 
     register_hooks()
-    cfg = build_config(config=str(Path(config).relative_to(REPO_ROOT)), data_root=data_root,
+    cfg = build_config(config=config, data_root=data_root,
                        overrides={}, seed=0, work_dir=work_dir, progress=True, description="bench")
     set_curve_annotations(cfg, data_root, curve_ann)
     one_epoch(cfg, validate)
