@@ -163,8 +163,16 @@ def main(argv=None) -> None:
         sections[name] = run_one(name, args.quick, args.seeds)
         print(sections[name].markdown(), flush=True)
         save_results(RESULTS, sections)
-    args.out.write_text(render(sections))
-    print(f"[run_all] report: {args.out}", file=sys.stderr)
+    out = args.out
+    missing = [name for name in BENCHMARKS if name not in sections]
+    if missing and out.exists():  # never replace a report's sections by "not measured yet"
+        out = RESULTS.parent / "report.md"
+        print(f"[run_all] {args.out} has sections of benchmarks with no kept result here ({', '.join(missing)}; "
+              f"{RESULTS} holds the others): it is left as it is, and this report goes to {out} — "
+              f"copy its new sections over by hand, or run all benchmarks", file=sys.stderr)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(sections))
+    print(f"[run_all] report: {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
