@@ -304,12 +304,16 @@ class Tracker(NodeHooks):
             return []
         return [{"module": "pipeline.tracking.mlflow_hook", "hook": {"type": "MLflowMetricsHook", "run_id": ctx.run_id}}]
 
-    def runs(self, keys, dataset: str | None) -> dict[str, str]:
+    def runs(self, keys) -> dict[str, str]:
         """`{key: run id}` of the newest finished run of each stage execution key (tag `dsla.key`),
-        in this store; a key without one (its result came from a cache made with another store) is left out."""
+        in any experiment of this profile in this store (Figure 4's trainings are in the datasets'
+        experiments, its own run in the report's); a key without one (its result came from a cache
+        made with another store) is left out."""
+        experiments = [e.experiment_id for e in self.client.search_experiments(
+            filter_string=f"name LIKE 'dsla/{self.profile}/%'")]
         found = {}
         for key in dict.fromkeys(keys):
-            runs = self.client.search_runs([self.experiment_id(dataset)],
+            runs = self.client.search_runs(experiments,
                                            f"tags.`dsla.key` = '{key}' and attributes.status = 'FINISHED'",
                                            order_by=["attributes.start_time DESC"], max_results=1)
             if runs:
@@ -323,7 +327,7 @@ class Tracker(NodeHooks):
 
         self._unwatch(ctx.key)
         run_id, dataset = ctx.run_id, node.params.get("dataset")
-        log = logged(node, result.returned, inputs, lambda keys: self.runs(keys, dataset)) \
+        log = logged(node, result.returned, inputs, self.runs) \
             if result.returned is not None else {}
         params = {**log.get("params", {}), **result.params}
         metrics = {**log.get("metrics", {}), **result.metrics}

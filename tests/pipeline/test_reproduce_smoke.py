@@ -134,6 +134,17 @@ def test_mlflow_holds_stage_runs_with_keys_curves_and_table_children(reproduced)
         "table/table4.md", "table/table4.csv", "table/table4.tex"}
     [complexity] = [r for r in runs if r.data.tags.get("dsla.node") == "complexity:crowdhuman/dsla_fs/train"]
     assert complexity.data.metrics["params"] > 0 and complexity.data.metrics["GFLOPs"] > 0
+    # Figure 4's run (in the report's experiment) names the trainings behind its curves (in the
+    # datasets' experiments), found by their keys; the report links them overlaid
+    import json
+    [figure] = [r for r in runs if r.data.tags.get("dsla.stage") == "figure"]
+    behind = json.loads(figure.data.tags["dsla.train_run_ids"])
+    assert {"crowdhuman/baseline@seed0", "crowdhuman/dsla_fs@seed0"} <= set(behind)
+    assert all(by_id[run_id].data.tags["dsla.stage"] == "train" for run_id in behind.values())
+    index = (reproduced["dir"] / "reports" / "out" / "smoke" / "index.md").read_text()
+    assert "[Baseline vs DSLA + FS, val/AP per epoch overlaid, in MLflow](http" in index
+    [table1] = [r for r in runs if r.data.tags.get("dsla.node") == "table1"]  # rows from the prepare runs
+    assert all(r.data.tags["dsla.evaluate_run_ids"] for r in runs if r.data.tags.get("mlflow.parentRunId") == table1.info.run_id)
 
 
 def test_a_changed_knob_would_rerun_only_its_own_runs(reproduced, monkeypatch):

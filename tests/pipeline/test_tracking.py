@@ -172,3 +172,14 @@ def test_the_tracker_logs_from_typed_results_and_finds_upstream_runs_by_key(trac
     assert evaluated_run.data.tags["dsla.train_run_id"] == train_run, "found by the training's key"
     assert f"#/runs/{train_run}" in evaluated_run.data.tags["mlflow.note.content"]
     assert "run_id" not in store.load(evaluate.key).result and "run_id" not in store.load(train.key).result
+
+
+def test_upstream_runs_are_found_by_key_in_every_experiment_of_the_profile(tracker):
+    """Figure 4's run is in the report's experiment, its trainings in the datasets' (the report's
+    Figure 4 link went missing when only the consumer's experiment was searched)."""
+    train = tracker.start_run("baseline · train crowdhuman s0", "crowdhuman", tags={"dsla.key": "a" * 16})
+    tracker.client.set_terminated(train, "FINISHED")
+    unfinished = tracker.start_run("baseline · train coco s0", "coco", tags={"dsla.key": "b" * 16})
+    tracker.experiment_id(None)  # the report's experiment exists too
+    assert tracker.runs(["a" * 16, "b" * 16, "c" * 16]) == {"a" * 16: train}
+    assert unfinished not in tracker.runs(["b" * 16]).values()
