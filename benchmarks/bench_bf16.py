@@ -80,6 +80,8 @@ def train(seed: int, precision: str, data_root: str, out: Path, epochs: int | No
 def t_interval(differences: list[float]) -> tuple[float, float, float]:
     """Mean and 95 % t-interval of paired differences (n >= 2)."""
     n = len(differences)
+    if n < 2:
+        raise ValueError(f"a paired interval needs at least two differences, got {n}")
     mean = statistics.mean(differences)
     half = T975[n - 1] * statistics.stdev(differences) / math.sqrt(n)
     return mean, mean - half, mean + half
@@ -105,16 +107,14 @@ def summary(path: Path, metric: str) -> None:
 
 def speed(rounds: int, data_root: str) -> None:
     import torch
+    from mmdet.registry import MODELS
     from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
-    from experiments import compose
-    from mmdet.registry import MODELS
-    from pipeline.stages.train import set_data_root
-
     from dsla.engine.hooks.autocast_hook import Autocast
-
-    from mmengine.registry import init_default_scope
+    from experiments import compose
+    from pipeline.stages.train import set_data_root
 
     torch.set_num_threads(1)
     quiet()

@@ -19,12 +19,12 @@ from .common import quiet, spread
 
 def main() -> None:
     import torch
+    from mmdet.registry import MODELS
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
 
     from experiments import compose
-    from mmdet.registry import MODELS
     from pipeline.stages.train import set_data_root
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

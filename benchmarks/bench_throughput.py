@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from .common import REPO_ROOT, Section, cli, interleaved, quiet, ratio_goal, spread
+from .common import Section, cli, interleaved, quiet, ratio_goal, spread
 
 CONFIG = "tiny/dsla_fs_crowdhuman"  # a composed config (experiments/compose.py)
 CURVE_IMAGES = 200

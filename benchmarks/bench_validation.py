@@ -86,9 +86,8 @@ def parts(runner) -> dict:
 
 def train_epoch(runner) -> float:
     """CPU s of one training epoch (48 iterations) of this runner's model and loader."""
-    from mmengine.optim import build_optim_wrapper
-
     import torch
+    from mmengine.optim import build_optim_wrapper
 
     model = runner.model
     model.train()
@@ -147,7 +146,7 @@ def main() -> None:
                 for phases in ((), ("predict",)) if r % 2 else (("predict",), ()):
                     autocast.phases = phases
                     metrics = {}
-                    _, seconds = cpu(lambda: metrics.update(runner.val_loop.run()))
+                    _, seconds = cpu(lambda metrics=metrics: metrics.update(runner.val_loop.run()))
                     pair[phases] = (seconds, metrics["crowdhuman/AP"])
                 if r:
                     bf16.append(pair)
@@ -155,7 +154,7 @@ def main() -> None:
     print("\n".join(machine_lines(info)))
     print(f"- {args.config}, validation batch {runner.val_dataloader.batch_size}, checkpoint {args.checkpoint}")
     print(f"- first validation (prefix cache cold): {first['loop']:.2f} CPU s, AP {first['AP']:.4f}")
-    print(f"| part of one validation of the 200 curve images (prefix cache warm) | median CPU s | IQR | share of the loop |")
+    print("| part of one validation of the 200 curve images (prefix cache warm) | median CPU s | IQR | share of the loop |")
     print("|---|---|---|---|")
     loop = statistics.median(r["loop"] for r in rows)
     for part in ("loader", "forward", "metric", "overhead", "loop"):

@@ -13,5 +13,5 @@ def test_t_interval_of_the_three_paired_seeds():
 
 
 def test_t_interval_needs_two_differences():
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="at least two differences, got 1"):
         t_interval([0.5])
