@@ -17,6 +17,10 @@ def run(monkeypatch, tmp_path, benchmarks: dict):
     monkeypatch.setattr(run_all, "RESULTS", tmp_path / "kept" / "results.json")
     monkeypatch.setattr(run_all, "HAND_MEASURED", ())
     monkeypatch.setattr(run_all, "run_section", lambda measure, **kwargs: measure())
+    # (the real ones silence mmengine's loggers and set torch's threads for the whole process: other
+    # tests read those loggers)
+    monkeypatch.setattr(run_all, "quiet", lambda: None)
+    monkeypatch.setattr(run_all, "set_threads", lambda threads: None)
     report = tmp_path / "benchmarks.md"
     report.write_text("# the report, with sections measured elsewhere\n")
     run_all.main(["--only", "tiny", "--out", str(report)])
