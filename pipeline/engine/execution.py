@@ -93,35 +93,35 @@ def in_order(targets: Iterable[Node]) -> list[Node]:
     return [nodes[key] for key in _graph(nodes).static_order()]
 
 
-def result_problem(node: Node, result: Any) -> str | None:
+def result_problem(node: Node, result: Any, where: str = "") -> str | None:
     """Why a recorded result of `node` cannot be used, or None: it is not of its stage's result
     type (a field missing, or one the type does not declare), or its stage's `check` rejects it
     (e.g. the checkpoint it names was truncated since). Valid JSON of the wrong shape is a reason,
-    never an exception."""
+    never an exception, prefixed with `where` (e.g. the record's path and ": "); a check's own
+    reason says itself what it checked."""
     if not isinstance(result, Mapping):
-        return "the recorded result is not a JSON object"
+        return f"{where}the recorded result is not a JSON object"
     if node.stage.result_type is not None:
         try:
             typed(result, node.stage.result_type)
-        except TypeError as exc:
-            return f"the {exc}"
+        except TypeError as exc:  # "recorded <Type> lacks 'a', 'b'"
+            return f"{where}the {exc}"
     if node.stage.check is None:
         return None
     try:
         return node.stage.check(result)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"lacks {exc}" if isinstance(exc, KeyError) else f"is malformed ({type(exc).__name__}: {exc})"
-        return f"the recorded result {what}"
+        return f"{where}the recorded result {what}"
 
 
 def load_record(node: Node, store: ResultStore) -> Record:
     """The store's record of `node`; a done one that `result_problem` rejects counts as incomplete."""
     record = store.load(node.key)
     if record.status == DONE:
-        problem = result_problem(node, record.result)
+        problem = result_problem(node, record.result, f"{store.result_path(node.key)}: ")
         if problem:
-            return Record(INCOMPLETE, {"error": f"{store.result_path(node.key)}: {problem}"
-                                       if problem.startswith("the recorded") else problem})
+            return Record(INCOMPLETE, {"error": problem})
     return record
 
 

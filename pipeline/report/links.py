@@ -63,6 +63,21 @@ def ui_base(uri: str) -> str:
     return DEFAULT_UI
 
 
+def runs_by_key(client, profile: str, keys) -> dict:
+    """`{key: run}`: the newest FINISHED MLflow run of each stage execution key (tag `dsla.key`) in any
+    experiment of `profile` (`dsla/<profile>/...`: Figure 4's trainings are in the datasets'
+    experiments, its own run in the report's); a key without one (its result came from a cache made
+    with another store) is left out. The tracker and the report's links both find runs this way."""
+    experiments = [e.experiment_id for e in client.search_experiments(filter_string=f"name LIKE 'dsla/{profile}/%'")]
+    found = {}
+    for key in dict.fromkeys(keys) if experiments else ():
+        runs = client.search_runs(experiments, f"tags.`dsla.key` = '{key}' and attributes.status = 'FINISHED'",
+                                  order_by=["attributes.start_time DESC"], max_results=1)
+        if runs:
+            found[key] = runs[0]
+    return found
+
+
 class Links:
     """Looks up run ids in the MLflow store at `uri`; every method returns None when it cannot."""
 
@@ -89,14 +104,10 @@ class Links:
         if not key or self.client is None:
             return None
         try:
-            experiments = [e.experiment_id for e in self.client.search_experiments(
-                filter_string=f"name LIKE 'dsla/{self.profile}/%'")]
-            runs = self.client.search_runs(experiments, f"tags.`dsla.key` = '{key}' and attributes.status = 'FINISHED'",
-                                           order_by=["attributes.start_time DESC"], max_results=1) if experiments else []
+            return runs_by_key(self.client, self.profile, [key]).get(key)
         except Exception as exc:
             self.problem = type(exc).__name__
             return None
-        return runs[0] if runs else None
 
     def table(self, key: str | None, result: dict | None) -> str | None:
         """`<ui>/#/compare-runs?...` with the row runs of the table recorded under `key` pre-selected,

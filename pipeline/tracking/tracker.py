@@ -305,20 +305,11 @@ class Tracker(NodeHooks):
         return [{"module": "pipeline.tracking.mlflow_hook", "hook": {"type": "MLflowMetricsHook", "run_id": ctx.run_id}}]
 
     def runs(self, keys) -> dict[str, str]:
-        """`{key: run id}` of the newest finished run of each stage execution key (tag `dsla.key`),
-        in any experiment of this profile in this store (Figure 4's trainings are in the datasets'
-        experiments, its own run in the report's); a key without one (its result came from a cache
-        made with another store) is left out."""
-        experiments = [e.experiment_id for e in self.client.search_experiments(
-            filter_string=f"name LIKE 'dsla/{self.profile}/%'")]
-        found = {}
-        for key in dict.fromkeys(keys):
-            runs = self.client.search_runs(experiments,
-                                           f"tags.`dsla.key` = '{key}' and attributes.status = 'FINISHED'",
-                                           order_by=["attributes.start_time DESC"], max_results=1)
-            if runs:
-                found[key] = runs[0].info.run_id
-        return found
+        """`{key: run id}` of each stage execution key's newest finished run in this profile's
+        experiments (`report.links.runs_by_key`)."""
+        from ..report.links import runs_by_key
+
+        return {key: run.info.run_id for key, run in runs_by_key(self.client, self.profile, keys).items()}
 
     def after_node(self, node, ctx, result, inputs) -> None:
         """Log what the run carries — decided from the stage's typed result (`records.logged`), plus
