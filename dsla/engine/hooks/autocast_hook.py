@@ -32,6 +32,15 @@ DTYPES = {'bf16': torch.bfloat16}
 PHASES = ('train', 'predict')
 
 
+def check_options(dtype: str, phases) -> tuple:
+    """``phases`` as a tuple; a ValueError naming both when ``dtype`` or a phase is unknown."""
+    phases = tuple(phases)
+    if dtype not in DTYPES or not set(phases) <= set(PHASES):
+        raise ValueError(f'AutocastHook: dtype must be one of {sorted(DTYPES)} and phases a '
+                         f'subset of {PHASES}, got dtype={dtype!r}, phases={phases!r}')
+    return phases
+
+
 def to_float(value):
     """``value`` (a tensor, or lists / tuples of them) with every bf16 / fp16 tensor cast to fp32."""
     if isinstance(value, Tensor):
@@ -47,10 +56,7 @@ class Autocast:
     ``phases`` may be changed afterwards (benchmarks switch it per step)."""
 
     def __init__(self, model, dtype: str = 'bf16', phases=('train',)):
-        phases = tuple(phases)
-        if dtype not in DTYPES or not set(phases) <= set(PHASES):
-            raise ValueError(f'AutocastHook: dtype must be one of {sorted(DTYPES)} and phases a '
-                             f'subset of {PHASES}, got dtype={dtype!r}, phases={phases!r}')
+        phases = check_options(dtype, phases)
         self.model, self.dtype, self.phases = model, DTYPES[dtype], phases
         extract, head = model.extract_feat, model.bbox_head
         head_forward = head.forward
@@ -84,10 +90,7 @@ class AutocastHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, dtype: str = 'bf16', phases=('train',)) -> None:
-        if dtype not in DTYPES or not set(phases) <= set(PHASES):
-            raise ValueError(f'AutocastHook: dtype must be one of {sorted(DTYPES)} and phases a '
-                             f'subset of {PHASES}, got dtype={dtype!r}, phases={tuple(phases)!r}')
-        self.dtype, self.phases = dtype, tuple(phases)
+        self.dtype, self.phases = dtype, check_options(dtype, phases)
 
     def before_run(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
