@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import tempfile
 import time
@@ -32,9 +31,6 @@ from .common import quiet, spread
 
 CONFIG = "tiny/dsla_fs_crowdhuman"
 BF16_HOOK = dict(type="AutocastHook", dtype="bf16", phases=["train"])
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-
-
 def default_data_root() -> str:
     from .bench_throughput import tiny_data
 
@@ -78,13 +74,13 @@ def train(seed: int, precision: str, data_root: str, out: Path, epochs: int | No
 
 
 def t_interval(differences: list[float]) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval of paired differences (n >= 2)."""
-    n = len(differences)
-    if n < 2:
-        raise ValueError(f"a paired interval needs at least two differences, got {n}")
-    mean = statistics.mean(differences)
-    half = T975[n - 1] * statistics.stdev(differences) / math.sqrt(n)
-    return mean, mean - half, mean + half
+    """Mean and 95 % t-interval of paired differences (n >= 2), as the report's claims compute it
+    (`pipeline.report.claims.paired_interval`)."""
+    from pipeline.report.claims import paired_interval
+
+    if len(differences) < 2:
+        raise ValueError(f"a paired interval needs at least two differences, got {len(differences)}")
+    return paired_interval(differences)
 
 
 def summary(path: Path, metric: str) -> None:

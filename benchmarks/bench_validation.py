@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import load_note, machine, machine_lines, quiet, spread
+from .common import load_note, machine, machine_lines, quiet, spread, timed
 
 CURVE = "annotation_val_curve.odgt"
 
@@ -54,9 +54,9 @@ def build_runner(config: str, data_root: str, checkpoint: str, work_dir: Path, v
 
 
 def cpu(function):
-    started = time.process_time()
-    result = function()
-    return result, time.process_time() - started
+    """``function()``'s result and the CPU seconds of this process it took (``common.timed``)."""
+    result, _, seconds = timed(function)
+    return result, seconds
 
 
 def parts(runner) -> dict:
